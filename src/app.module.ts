@@ -1,0 +1,33 @@
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AttachmentsModule, DiskStorage, type AttachmentsModuleOptions } from './attachments/index.js';
+import type { DemoConfig } from './demo-config.js';
+import { DraftsController } from './drafts.controller.js';
+
+export interface DemoOverrides {
+  attachments?: Partial<AttachmentsModuleOptions>;
+  controllers?: Type[];
+}
+
+/** The demo host app: the module at /attachments, plus a "send draft" route that uses it. */
+@Module({})
+export class AppModule {
+  /** `overrides` let tests tune the module (small limits) and mount extra host controllers. */
+  static register(config: DemoConfig, overrides: DemoOverrides = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        // The demo applies the shipped migrations itself on start.
+        TypeOrmModule.forRoot({ ...config.database, migrationsRun: true }),
+        AttachmentsModule.forRoot({
+          path: 'attachments',
+          storage: new DiskStorage({ directory: config.attachmentsDirectory }),
+          ...(config.expireAfter ? { expireAfter: config.expireAfter } : {}),
+          ...(config.sweepEvery ? { sweepEvery: config.sweepEvery } : {}),
+          ...overrides.attachments,
+        }),
+      ],
+      controllers: [DraftsController, ...(overrides.controllers ?? [])],
+    };
+  }
+}

@@ -1,0 +1,120 @@
+import {
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  Injectable,
+  Param,
+  Post,
+  Req,
+  Res,
+  Controller,
+  type Type,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import { RESOLVED_ATTACHMENTS_OPTIONS } from './attachments.tokens.js';
+import { isAttachmentsException } from './attachments.errors.js';
+import type { ResolvedAttachmentsOptions } from './attachments.options.js';
+import { AttachmentsService } from './attachments.service.js';
+import { bundleUrlOf, toAttachmentJson, type AttachmentJson } from './http/attachment-json.js';
+import { requestedRange, setDownloadHeaders } from './http/download.js';
+import { multipartFiles } from './http/multipart-files.js';
+import { sessionKeyOf } from './session-key.js';
+
+/**
+ * HTTP only: parse, call the service, shape the response. Routes follow the original app
+ * (`POST …/delete` forms included) plus REST verbs; Express ignores a trailing slash.
+ * Mounted under the configured path by `mountAttachmentsController`.
+ */
+// @Injectable only so that TypeScript emits the constructor's parameter types, which the
+// mounted subclass inherits.
+@Injectable()
+export class AttachmentsController {
+  constructor(
+    private readonly attachments: AttachmentsService,
+    @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
+  ) {}
+
+  @Post(':bundle')
+  @HttpCode(HttpStatus.CREATED)
+  async upload(@Req() request: Request, @Param('bundle') bundle: string): Promise<AttachmentJson[]> {
+    const owner = sessionKeyOf(request);
+    const saved = await this.attachments.save(owner, bundle, multipartFiles(request, this.options.limits));
+    const bundleUrl = bundleUrlOf(request.originalUrl);
+    return saved.map((attachment) => toAttachmentJson(attachment, bundleUrl));
+  }
+
+  @Get(':bundle')
+  async list(@Req() request: Request, @Param('bundle') bundle: string): Promise<AttachmentJson[]> {
+    const attachments = await this.attachments.list(sessionKeyOf(request), bundle);
+    const bundleUrl = bundleUrlOf(request.originalUrl);
+    return attachments.map((attachment) => toAttachmentJson(attachment, bundleUrl));
+  }
+
+  @Get(':bundle/:name')
+  async download(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Param('bundle') bundle: string,
+    @Param('name') name: string,
+  ): Promise<void> {
+    const attachment = await this.attachments.find(sessionKeyOf(request), bundle, name);
+    setDownloadHeaders(response, attachment);
+    if (request.fresh) {
+      response.status(HttpStatus.NOT_MODIFIED).end();
+      return;
+    }
+    let range;
+    try {
+      range = requestedRange(request, attachment);
+    } catch (error) {
+      if (isAttachmentsException(error, 'range_not_satisfiable'))
+        response.setHeader('Content-Range', `bytes */${attachment.size}`);
+      throw error;
+    }
+    const length = range ? range.end - range.start + 1 : attachment.size;
+    response.status(range ? HttpStatus.PARTIAL_CONTENT : HttpStatus.OK);
+    response.setHeader('Content-Length', String(length));
+    if (range) response.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${attachment.size}`);
+    if (request.method === 'HEAD' || length === 0) {
+      response.end();
+      return;
+    }
+    const stream = await this.attachments.read(attachment, range);
+    // A client that goes away mid-download ends the pipeline; nothing to report to it.
+    await pipeline(stream, response).catch(() => undefined);
+  }
+
+  @Post(':bundle/delete')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  clearByPost(@Req() request: Request, @Param('bundle') bundle: string): Promise<void> {
+    return this.attachments.clear(sessionKeyOf(request), bundle);
+  }
+
+  @Delete(':bundle')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  clear(@Req() request: Request, @Param('bundle') bundle: string): Promise<void> {
+    return this.attachments.clear(sessionKeyOf(request), bundle);
+  }
+
+  @Post(':bundle/:name/delete')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  removeByPost(@Req() request: Request, @Param('bundle') bundle: string, @Param('name') name: string): Promise<void> {
+    return this.attachments.remove(sessionKeyOf(request), bundle, name);
+  }
+
+  @Delete(':bundle/:name')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  remove(@Req() request: Request, @Param('bundle') bundle: string, @Param('name') name: string): Promise<void> {
+    return this.attachments.remove(sessionKeyOf(request), bundle, name);
+  }
+}
+
+/** The controller under the module's configured path (one class per forRoot call). */
+export function mountAttachmentsController(path: string): Type<AttachmentsController> {
+  @Controller(path)
+  class MountedAttachmentsController extends AttachmentsController {}
+  return MountedAttachmentsController;
+}

@@ -1,0 +1,61 @@
+import { Module, type Provider } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AttachmentEntity } from './attachment.entity.js';
+import { ATTACHMENTS_MODULE_OPTIONS, ConfigurableAttachmentsModule } from './attachments.module-definition.js';
+import {
+  DEFAULT_ATTACHMENTS_DIRECTORY,
+  resolveOptions,
+  type AttachmentsModuleOptions,
+  type ResolvedAttachmentsOptions,
+} from './attachments.options.js';
+import { AttachmentsService } from './attachments.service.js';
+import { RESOLVED_ATTACHMENTS_OPTIONS } from './attachments.tokens.js';
+import { AttachmentsSweeper } from './expiry/attachments-sweeper.js';
+import { RemoveOutdatedAttachmentsCommand } from './expiry/remove-outdated-attachments.command.js';
+import { SweepSchedule } from './expiry/sweep-schedule.js';
+import { AttachmentRecords } from './persistence/attachment-records.js';
+import { ExpiryRecords } from './persistence/expiry-records.js';
+import { WriteLock } from './persistence/write-lock.js';
+import { AttachmentStorage } from './storage/attachment-storage.js';
+import { DiskStorage } from './storage/disk-storage.js';
+
+const resolvedOptions: Provider = {
+  provide: RESOLVED_ATTACHMENTS_OPTIONS,
+  // Runs at start-up: a bad option stops the app with a message that names it.
+  useFactory: (options: AttachmentsModuleOptions) => resolveOptions(options),
+  inject: [ATTACHMENTS_MODULE_OPTIONS],
+};
+
+const storage: Provider = {
+  provide: AttachmentStorage,
+  useFactory: (options: ResolvedAttachmentsOptions) =>
+    options.storage ?? new DiskStorage({ directory: DEFAULT_ATTACHMENTS_DIRECTORY }),
+  inject: [RESOLVED_ATTACHMENTS_OPTIONS],
+};
+
+/**
+ * Temporary, session-owned file attachments: the HTTP routes, the service for host code, and
+ * the expiry sweep. Needs express-session and a TypeORM connection that knows
+ * `AttachmentEntity` (and runs `attachmentsMigrations`).
+ *
+ * @example AttachmentsModule.forRoot({ path: 'attachments', limits: { fileSize: '20MB' } })
+ */
+@Module({
+  // ScheduleModule.forRoot() is idempotent: a host that also imports it shares one registry.
+  imports: [TypeOrmModule.forFeature([AttachmentEntity]), ScheduleModule.forRoot()],
+  providers: [
+    resolvedOptions,
+    storage,
+    WriteLock,
+    AttachmentRecords,
+    ExpiryRecords,
+    AttachmentsService,
+    AttachmentsSweeper,
+    SweepSchedule,
+    // Inert in an HTTP app; a nest-commander root that imports this module gets the command.
+    RemoveOutdatedAttachmentsCommand,
+  ],
+  exports: [AttachmentsService, AttachmentsSweeper, AttachmentStorage],
+})
+export class AttachmentsModule extends ConfigurableAttachmentsModule {}

@@ -1,0 +1,177 @@
+import type { AttachmentStorage } from './storage/attachment-storage.js';
+import { parseByteSize, parseDuration } from './durations.js';
+
+/** A duration in milliseconds, or a string such as `90s`, `15m`, `36h`, `3d`. */
+export type Duration = number | string;
+/** A size in bytes, or a string such as `512kb`, `50MB`, `1GB`. */
+export type ByteSize = number | string;
+
+export interface AttachmentsLimits {
+  /** Largest file, checked while it streams. Default `50MB` (the original app's limit). */
+  fileSize?: ByteSize;
+  /** Most files in one upload request. Default 20. */
+  filesPerRequest?: number;
+  /** Most attachments in one bundle. Default 100. */
+  filesPerBundle?: number;
+  /** Most bytes one session may hold across its bundles. Default `500MB`. */
+  bytesPerSession?: ByteSize;
+  /** Most bundles one session may hold. Default 50. */
+  bundlesPerSession?: number;
+  /** Most non-file fields in one multipart body (widgets send a few). Default 50. */
+  fields?: number;
+  /** Largest non-file field value. Default `64kb`. */
+  fieldSize?: ByteSize;
+  /** Most parts (files + fields) in one multipart body. Default 100. */
+  parts?: number;
+  /** Most header lines in one part. Default 20. */
+  headerPairs?: number;
+}
+
+export interface AttachmentsModuleOptions {
+  /**
+   * Where the bytes go. Default: a `DiskStorage` under `./var/attachments` (relative to the
+   * working directory). Use a shared store (S3) when several instances serve one app.
+   */
+  storage?: AttachmentStorage;
+  limits?: AttachmentsLimits;
+  /** Attachments untouched for this long are removed by the sweep. Default `24h`. */
+  expireAfter?: Duration;
+  /** How often the sweep runs; `false` turns it off (run the CLI command instead). Default `15m`. */
+  sweepEvery?: Duration | false;
+  /** Blobs no row references are removed once older than this. Default `1h`. */
+  orphanGracePeriod?: Duration;
+  /** Rows removed per transaction by the sweep. Default 2000. */
+  sweepBatchSize?: number;
+}
+
+/** The extras that shape the module itself, given beside the options to forRoot/forRootAsync. */
+export interface AttachmentsModuleExtras {
+  /** Route prefix. Default `attachments`. */
+  path: string;
+}
+
+export interface ResolvedLimits {
+  fileSize: number;
+  filesPerRequest: number;
+  filesPerBundle: number;
+  bytesPerSession: number;
+  bundlesPerSession: number;
+  fields: number;
+  fieldSize: number;
+  parts: number;
+  headerPairs: number;
+}
+
+export interface ResolvedAttachmentsOptions {
+  storage: AttachmentStorage | undefined;
+  limits: ResolvedLimits;
+  expireAfter: number;
+  sweepEvery: number | false;
+  orphanGracePeriod: number;
+  sweepBatchSize: number;
+}
+
+/** Every default, in one place. */
+export const DEFAULT_OPTIONS = {
+  limits: {
+    fileSize: '50MB',
+    filesPerRequest: 20,
+    filesPerBundle: 100,
+    bytesPerSession: '500MB',
+    bundlesPerSession: 50,
+    fields: 50,
+    fieldSize: '64kb',
+    parts: 100,
+    headerPairs: 20,
+  },
+  expireAfter: '24h',
+  sweepEvery: '15m',
+  orphanGracePeriod: '1h',
+  sweepBatchSize: 2000,
+} as const;
+
+export const DEFAULT_ATTACHMENTS_DIRECTORY = 'var/attachments';
+
+/** Thrown at start-up: the message names the option and says what it accepts. */
+export class InvalidAttachmentsOptionError extends Error {
+  constructor(option: string, expected: string, got: unknown) {
+    super(`AttachmentsModule option "${option}" must be ${expected}; got ${describe(got)}`);
+    this.name = 'InvalidAttachmentsOptionError';
+  }
+}
+
+/** Merges the defaults once and validates every option, so a typo fails at start-up. */
+export function resolveOptions(options: AttachmentsModuleOptions = {}): ResolvedAttachmentsOptions {
+  const limits = { ...DEFAULT_OPTIONS.limits, ...options.limits };
+  const storage = options.storage;
+  if (storage !== undefined && !isStorage(storage)) {
+    throw new InvalidAttachmentsOptionError('storage', 'an AttachmentStorage (write, read, delete, list)', storage);
+  }
+  return {
+    storage,
+    limits: {
+      fileSize: size('limits.fileSize', limits.fileSize, 1),
+      filesPerRequest: count('limits.filesPerRequest', limits.filesPerRequest),
+      filesPerBundle: count('limits.filesPerBundle', limits.filesPerBundle),
+      bytesPerSession: size('limits.bytesPerSession', limits.bytesPerSession, 1),
+      bundlesPerSession: count('limits.bundlesPerSession', limits.bundlesPerSession),
+      fields: count('limits.fields', limits.fields, 0),
+      fieldSize: size('limits.fieldSize', limits.fieldSize, 0),
+      parts: count('limits.parts', limits.parts),
+      headerPairs: count('limits.headerPairs', limits.headerPairs),
+    },
+    expireAfter: duration('expireAfter', options.expireAfter ?? DEFAULT_OPTIONS.expireAfter, 1),
+    sweepEvery:
+      options.sweepEvery === false ? false : duration('sweepEvery', options.sweepEvery ?? DEFAULT_OPTIONS.sweepEvery, 100),
+    orphanGracePeriod: duration('orphanGracePeriod', options.orphanGracePeriod ?? DEFAULT_OPTIONS.orphanGracePeriod, 0),
+    sweepBatchSize: count('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_OPTIONS.sweepBatchSize),
+  };
+}
+
+export function resolvePath(path: unknown): string {
+  if (typeof path !== 'string' || !/^\/?[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*\/?$/.test(path)) {
+    throw new InvalidAttachmentsOptionError('path', 'a URL path such as "attachments" or "api/uploads"', path);
+  }
+  return path.replace(/^\/|\/$/g, '');
+}
+
+function count(option: string, value: unknown, min = 1): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new InvalidAttachmentsOptionError(option, `a whole number >= ${min}`, value);
+  }
+  return value;
+}
+
+function size(option: string, value: unknown, min: number): number {
+  const parsed = parseByteSize(value);
+  if (parsed === undefined || parsed < min) {
+    throw new InvalidAttachmentsOptionError(option, `a size in bytes >= ${min} or a string such as "50MB"`, value);
+  }
+  return parsed;
+}
+
+function duration(option: string, value: unknown, min: number): number {
+  const parsed = parseDuration(value);
+  if (parsed === undefined || parsed < min) {
+    throw new InvalidAttachmentsOptionError(option, `a duration in ms >= ${min} or a string such as "15m", "36h", "3d"`, value);
+  }
+  return parsed;
+}
+
+function isStorage(value: unknown): value is AttachmentStorage {
+  const candidate = value as Partial<Record<keyof AttachmentStorage, unknown>> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.write === 'function' &&
+    typeof candidate.read === 'function' &&
+    typeof candidate.delete === 'function' &&
+    typeof candidate.list === 'function'
+  );
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || typeof value !== 'object') return String(value);
+  return Object.prototype.toString.call(value);
+}

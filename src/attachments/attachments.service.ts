@@ -1,0 +1,156 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Readable } from 'node:stream';
+import type { Attachment, IncomingFile, OpenedAttachment, ReadRange } from './attachment.js';
+import type { AttachmentEntity } from './attachment.entity.js';
+import { RESOLVED_ATTACHMENTS_OPTIONS } from './attachments.tokens.js';
+import { AttachmentsException } from './attachments.errors.js';
+import type { ResolvedAttachmentsOptions } from './attachments.options.js';
+import { ByteMeter } from './byte-meter.js';
+import { typeFromName } from './content-type.js';
+import { assertBundleId, fileNameFromUrl, normalizeFileName } from './names.js';
+import { AttachmentRecords, type NewAttachmentRow } from './persistence/attachment-records.js';
+import type { SessionKey } from './session-key.js';
+import { AttachmentStorage, InjectAttachmentStorage } from './storage/attachment-storage.js';
+
+/** An attachment with what only the module itself needs to read it. */
+export interface StoredAttachment extends Attachment {
+  storageKey: string;
+}
+
+/** Receives each file of a bundle being taken; the bundle is removed only if every call succeeds. */
+export type TakeHandler = (file: OpenedAttachment) => Promise<void>;
+
+/**
+ * The domain: save, list, open, remove, clear, take. Every method is scoped by the visitor's
+ * session key. Bytes go to storage before rows go to the database, and replaced or removed
+ * bytes are deleted only after the rows have committed: a crash leaves at worst an orphan
+ * blob (which the sweep removes), never a row without its bytes.
+ */
+@Injectable()
+export class AttachmentsService {
+  private readonly logger = new Logger('Attachments');
+
+  constructor(
+    private readonly records: AttachmentRecords,
+    @InjectAttachmentStorage() private readonly storage: AttachmentStorage,
+    @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
+  ) {}
+
+  /**
+   * Stores every file of one request into a bundle, all or nothing. A file whose name is
+   * already in the bundle replaces it; a name given twice in one request keeps the last.
+   */
+  async save(owner: SessionKey, bundle: string, files: AsyncIterable<IncomingFile>): Promise<Attachment[]> {
+    assertBundleId(bundle);
+    const staged = new Map<string, NewAttachmentRow>();
+    const written: string[] = [];
+    try {
+      for await (const file of files) {
+        const name = normalizeFileName(file.name);
+        const meter = new ByteMeter(this.options.limits.fileSize);
+        const { key } = await this.storage.write(meter.measure(file.content));
+        written.push(key);
+        staged.set(name, { name, mimetype: typeFromName(name), size: meter.size, sha256: meter.sha256(), storageKey: key });
+      }
+      if (staged.size === 0) throw AttachmentsException.create('no_files');
+      const { saved, replacedKeys } = await this.records.upsert(owner, bundle, [...staged.values()], this.options.limits);
+      const kept = new Set(saved.map((row) => row.storageKey));
+      // Replaced blobs, and earlier copies of a name sent twice in this request.
+      await this.deleteBlobs([...replacedKeys, ...written.filter((key) => !kept.has(key))]);
+      return saved.map(toAttachment);
+    } catch (error) {
+      await this.deleteBlobs(written);
+      throw error;
+    }
+  }
+
+  /** The bundle's attachments, sorted by name; empty for an unknown bundle. */
+  async list(owner: SessionKey, bundle: string): Promise<Attachment[]> {
+    assertBundleId(bundle);
+    return (await this.records.list(owner, bundle)).map(toAttachment);
+  }
+
+  /** One attachment with its storage key; `not_found` when it is missing or someone else's. */
+  async find(owner: SessionKey, bundle: string, name: string): Promise<StoredAttachment> {
+    assertBundleId(bundle);
+    const row = await this.records.find(owner, bundle, fileNameFromUrl(name));
+    if (!row) throw AttachmentsException.create('not_found');
+    return { ...toAttachment(row), storageKey: row.storageKey };
+  }
+
+  /** The bytes of an attachment found with `find`, whole or a range. */
+  async read(attachment: StoredAttachment, range?: ReadRange): Promise<Readable> {
+    try {
+      return await this.storage.read(attachment.storageKey, range);
+    } catch (error) {
+      // Replaced or removed between the look-up and the read.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw AttachmentsException.create('not_found');
+      throw error;
+    }
+  }
+
+  /** An attachment and a stream of its bytes. The caller must consume or destroy the stream. */
+  async open(owner: SessionKey, bundle: string, name: string): Promise<OpenedAttachment> {
+    const attachment = await this.find(owner, bundle, name);
+    return { attachment: withoutStorageKey(attachment), stream: await this.read(attachment) };
+  }
+
+  /** Removes one attachment; `not_found` when it is missing or someone else's. */
+  async remove(owner: SessionKey, bundle: string, name: string): Promise<void> {
+    assertBundleId(bundle);
+    const key = await this.records.remove(owner, bundle, fileNameFromUrl(name));
+    if (key === undefined) throw AttachmentsException.create('not_found');
+    await this.deleteBlobs([key]);
+  }
+
+  /** Removes every attachment of the bundle (nothing to remove is not an error). */
+  async clear(owner: SessionKey, bundle: string): Promise<void> {
+    assertBundleId(bundle);
+    await this.deleteBlobs(await this.records.clear(owner, bundle));
+  }
+
+  /**
+   * Hands each attachment of the bundle to `handler`, in name order, then removes them. If the
+   * handler throws, nothing is removed and the error propagates: the visitor can submit again.
+   * A file replaced while the handler ran is not removed (its new content was never handed).
+   */
+  async take(owner: SessionKey, bundle: string, handler: TakeHandler): Promise<Attachment[]> {
+    assertBundleId(bundle);
+    const rows = await this.records.list(owner, bundle);
+    for (const row of rows) {
+      const stream = await this.read({ ...toAttachment(row), storageKey: row.storageKey });
+      try {
+        await handler({ attachment: toAttachment(row), stream });
+      } finally {
+        stream.destroy();
+      }
+    }
+    await this.deleteBlobs(await this.records.removeExactly(owner, bundle, rows));
+    return rows.map(toAttachment);
+  }
+
+  /** Best effort: a blob that cannot be deleted now is an orphan the sweep removes later. */
+  private async deleteBlobs(keys: string[]): Promise<void> {
+    const results = await Promise.allSettled(keys.map((key) => this.storage.delete(key)));
+    for (const result of results) {
+      if (result.status === 'rejected')
+        this.logger.warn(`Could not delete a blob; the orphan sweep will: ${String(result.reason)}`);
+    }
+  }
+}
+
+function toAttachment(row: AttachmentEntity): Attachment {
+  return {
+    bundle: row.bundle,
+    name: row.name,
+    mimetype: row.mimetype,
+    size: row.size,
+    sha256: row.sha256,
+    created: new Date(row.createdAt),
+    updated: new Date(row.updatedAt),
+  };
+}
+
+function withoutStorageKey({ storageKey: _key, ...attachment }: StoredAttachment): Attachment {
+  return attachment;
+}

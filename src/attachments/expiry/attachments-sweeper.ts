@@ -1,0 +1,109 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { RESOLVED_ATTACHMENTS_OPTIONS } from '../attachments.tokens.js';
+import type { ResolvedAttachmentsOptions } from '../attachments.options.js';
+import { ExpiryRecords, type OutdatedRow } from '../persistence/expiry-records.js';
+import { WriteLock } from '../persistence/write-lock.js';
+import { AttachmentStorage, InjectAttachmentStorage } from '../storage/attachment-storage.js';
+
+export interface RemoveOutdatedOptions {
+  /** Remove attachments last written longer ago than this many milliseconds. */
+  olderThan: number;
+  /** Report what would go, remove nothing. */
+  dryRun?: boolean;
+  /** Called for each attachment removed (or, in a dry run, that would be). */
+  onRemoved?: (row: OutdatedRow) => void;
+  /** Called after each batch with the running count and the count there was to remove at the start. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface RemovalReport {
+  count: number;
+  bytes: number;
+  durationMs: number;
+}
+
+export interface SweepReport {
+  outdated: RemovalReport;
+  orphans: number;
+}
+
+const ORPHAN_CHECK_CHUNK = 500;
+
+/**
+ * Removes what is stale: attachments not written for a while, and blobs no row references
+ * (bytes whose row never committed, temporary files of interrupted uploads). Works in bounded
+ * batches, each its own short transaction, and deletes a batch's blobs only after its rows
+ * have gone, so uploads keep flowing during a sweep of any size.
+ */
+@Injectable()
+export class AttachmentsSweeper {
+  private readonly logger = new Logger('AttachmentsSweep');
+
+  constructor(
+    private readonly records: ExpiryRecords,
+    private readonly lock: WriteLock,
+    @InjectAttachmentStorage() private readonly storage: AttachmentStorage,
+    @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
+  ) {}
+
+  /** One scheduled round: expiry and orphans, by one instance of the cluster at a time. */
+  async sweep(): Promise<SweepReport | undefined> {
+    return this.lock.asOnlySweeper(async () => ({
+      outdated: await this.removeOutdated({ olderThan: this.options.expireAfter }),
+      orphans: await this.removeOrphans(this.options.orphanGracePeriod),
+    }));
+  }
+
+  async removeOutdated(options: RemoveOutdatedOptions): Promise<RemovalReport> {
+    const started = performance.now();
+    const cutoff = Date.now() - options.olderThan;
+    const total = options.onProgress ? (await this.records.countOlderThan(cutoff)).count : 0;
+    let count = 0;
+    let bytes = 0;
+    const batchSize = this.options.sweepBatchSize;
+    let last: OutdatedRow | undefined;
+    for (;;) {
+      const batch = options.dryRun
+        ? await this.records.findPage(cutoff, last, batchSize)
+        : await this.records.deleteBatch(cutoff, batchSize);
+      if (batch.length === 0) break;
+      if (!options.dryRun) await this.deleteBlobs(batch.map((row) => row.storageKey));
+      for (const row of batch) {
+        count += 1;
+        bytes += row.size;
+        options.onRemoved?.(row);
+      }
+      last = batch.at(-1);
+      options.onProgress?.(count, Math.max(total, count));
+      if (batch.length < batchSize) break;
+    }
+    return { count, bytes, durationMs: performance.now() - started };
+  }
+
+  /** Deletes stored objects that no row references, once older than `gracePeriod` ms. */
+  async removeOrphans(gracePeriod: number): Promise<number> {
+    const cutoff = Date.now() - gracePeriod;
+    let removed = 0;
+    let candidates: string[] = [];
+    const flush = async () => {
+      const referenced = await this.records.referencedKeys(candidates);
+      const orphans = candidates.filter((key) => !referenced.has(key));
+      await this.deleteBlobs(orphans);
+      removed += orphans.length;
+      candidates = [];
+    };
+    for await (const object of this.storage.list()) {
+      if (object.modifiedAt.getTime() >= cutoff) continue;
+      candidates.push(object.key);
+      if (candidates.length >= ORPHAN_CHECK_CHUNK) await flush();
+    }
+    if (candidates.length > 0) await flush();
+    return removed;
+  }
+
+  private async deleteBlobs(keys: string[]): Promise<void> {
+    const results = await Promise.allSettled(keys.map((key) => this.storage.delete(key)));
+    const failed = results.filter((result) => result.status === 'rejected').length;
+    if (failed > 0) this.logger.warn(`${failed} blob(s) could not be deleted; the orphan sweep will retry`);
+  }
+}

@@ -1,0 +1,55 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { RESOLVED_ATTACHMENTS_OPTIONS } from '../attachments.tokens.js';
+import type { ResolvedAttachmentsOptions } from '../attachments.options.js';
+import { formatBytes, formatDuration } from '../durations.js';
+import { AttachmentsSweeper } from './attachments-sweeper.js';
+
+let schedules = 0;
+
+/**
+ * Runs the sweep every `sweepEvery` on @nestjs/schedule's registry (so the host can see and
+ * stop it), one round at a time, with an unref'd timer that never keeps a process alive.
+ */
+@Injectable()
+export class SweepSchedule implements OnApplicationBootstrap {
+  private readonly logger = new Logger('AttachmentsSweep');
+  private running = false;
+
+  constructor(
+    private readonly sweeper: AttachmentsSweeper,
+    private readonly registry: SchedulerRegistry,
+    @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.options.sweepEvery === false) return;
+    const timer = setInterval(() => void this.runOnce(), this.options.sweepEvery);
+    timer.unref();
+    schedules += 1;
+    this.registry.addInterval(`session-attachments-sweep${schedules > 1 ? `-${schedules}` : ''}`, timer);
+  }
+
+  /** One round; a round still running when the next is due makes that one skip. */
+  async runOnce(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const started = performance.now();
+    try {
+      const report = await this.sweeper.sweep();
+      if (!report) {
+        this.logger.log('Sweep skipped: another instance holds the sweep lock');
+        return;
+      }
+      const { outdated, orphans } = report;
+      this.logger.log(
+        `Sweep removed ${outdated.count} attachment(s), ${formatBytes(outdated.bytes)}, and ${orphans} orphan blob(s) ` +
+          `in ${formatDuration(performance.now() - started)}`,
+      );
+    } catch (error) {
+      this.logger.error(`Sweep failed; the next round retries: ${String(error)}`);
+    } finally {
+      this.running = false;
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import { create as contentDisposition } from 'content-disposition';
+import type { Request, Response } from 'express';
+import rangeParser from 'range-parser';
+import type { ReadRange } from '../attachment.js';
+import type { StoredAttachment } from '../attachments.service.js';
+import { AttachmentsException } from '../attachments.errors.js';
+
+/**
+ * The response headers that make a download safe whatever the file holds: always a download
+ * (never rendered inline, even for HTML or SVG), no type sniffing, a sandbox should a browser
+ * render it anyway, and private to this visitor's browser cache.
+ */
+export function setDownloadHeaders(response: Response, attachment: StoredAttachment): void {
+  response.setHeader('Content-Type', attachment.mimetype);
+  response.setHeader('Content-Disposition', contentDisposition(attachment.name, { type: 'attachment' }));
+  response.setHeader('X-Content-Type-Options', 'nosniff');
+  response.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+  response.setHeader('Cache-Control', 'private, no-cache');
+  response.setHeader('ETag', `"${attachment.sha256}"`);
+  response.setHeader('Last-Modified', attachment.updated.toUTCString());
+  response.setHeader('Accept-Ranges', 'bytes');
+}
+
+/**
+ * The part of the file a request asks for: undefined for the whole file (no Range header, a
+ * malformed one, several ranges, or an If-Range that no longer matches); `range_not_satisfiable`
+ * for a range outside the file.
+ */
+export function requestedRange(request: Request, attachment: StoredAttachment): ReadRange | undefined {
+  const header = request.headers.range;
+  if (!header || attachment.size === 0) return undefined;
+  const ifRange = request.headers['if-range'];
+  if (ifRange && ifRange !== `"${attachment.sha256}"`) return undefined;
+  const ranges = rangeParser(attachment.size, header, { combine: true });
+  if (ranges === -1) throw AttachmentsException.create('range_not_satisfiable');
+  if (ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) return undefined;
+  return { start: ranges[0]!.start, end: ranges[0]!.end };
+}

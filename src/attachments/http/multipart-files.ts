@@ -1,0 +1,96 @@
+import busboy from 'busboy';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { IncomingFile } from '../attachment.js';
+import { AttachmentsException } from '../attachments.errors.js';
+import type { ResolvedLimits } from '../attachments.options.js';
+
+/**
+ * The files of a multipart/form-data request, one at a time, as they arrive. Nothing is
+ * buffered: each file's bytes flow from the socket to the consumer, and busboy reads the next
+ * part only once the consumer has read this one. Non-file fields are ignored (upload widgets
+ * send metadata fields beside the file). If the consumer stops early or anything fails, the
+ * rest of the body is drained so that the error response can still reach the client.
+ */
+export async function* multipartFiles(request: IncomingMessage, limits: ResolvedLimits): AsyncGenerator<IncomingFile> {
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: request.headers,
+      preservePath: true,
+      defParamCharset: 'utf8',
+      limits: {
+        files: limits.filesPerRequest,
+        fields: limits.fields,
+        fieldSize: limits.fieldSize,
+        parts: limits.parts,
+        headerPairs: limits.headerPairs,
+      },
+    });
+  } catch (error) {
+    request.resume();
+    throw AttachmentsException.create('invalid_multipart', (error as Error).message, { cause: error });
+  }
+
+  const waiting: IncomingFile[] = [];
+  let current: Readable | undefined;
+  let finished = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const fail = (error: Error) => {
+    failure ??= error;
+    current?.destroy(failure);
+    notify();
+  };
+
+  parser.on('file', (_field, stream, info) => {
+    if (failure) return void stream.resume();
+    waiting.push({ name: info.filename ?? '', content: stream });
+    notify();
+  });
+  parser.on('filesLimit', () =>
+    fail(AttachmentsException.create('too_many_files', `at most ${limits.filesPerRequest} per request`)),
+  );
+  parser.on('partsLimit', () => fail(AttachmentsException.create('too_many_parts', `at most ${limits.parts} parts`)));
+  parser.on('fieldsLimit', () => fail(AttachmentsException.create('too_many_parts', `at most ${limits.fields} fields`)));
+  parser.on('error', (error: Error) => fail(AttachmentsException.create('invalid_multipart', error.message, { cause: error })));
+  parser.on('close', () => {
+    finished = true;
+    notify();
+  });
+  const onRequestClose = () => {
+    if (!request.complete) fail(AttachmentsException.create('client_aborted'));
+  };
+  request.on('close', onRequestClose);
+  request.pipe(parser);
+
+  try {
+    for (;;) {
+      if (failure) throw failure;
+      const next = waiting.shift();
+      if (next) {
+        current = next.content as Readable;
+        yield next;
+        // A consumer that skipped a file must not stall the parser.
+        if (!current.readableEnded && !current.destroyed) current.resume();
+        current = undefined;
+        continue;
+      }
+      if (finished) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    request.off('close', onRequestClose);
+    if (!finished) {
+      request.unpipe(parser);
+      parser.removeAllListeners('file');
+      current?.destroy();
+      // Read and discard what the client is still sending, so it gets our error response.
+      request.resume();
+    }
+  }
+}

@@ -1,0 +1,42 @@
+// The public API of nestjs-session-attachments: everything a host app may use, nothing else.
+export { AttachmentsModule } from './attachments.module.js';
+export { ATTACHMENTS_ASYNC_OPTIONS_TYPE, ATTACHMENTS_OPTIONS_TYPE } from './attachments.module-definition.js';
+export {
+  DEFAULT_OPTIONS,
+  InvalidAttachmentsOptionError,
+  type AttachmentsLimits,
+  type AttachmentsModuleExtras,
+  type AttachmentsModuleOptions,
+  type ByteSize,
+  type Duration,
+} from './attachments.options.js';
+export { AttachmentsService, type TakeHandler } from './attachments.service.js';
+export type { Attachment, IncomingFile, OpenedAttachment, ReadRange } from './attachment.js';
+export { AttachmentEntity } from './attachment.entity.js';
+export { attachmentsMigrations } from './migrations/index.js';
+export { CreateSessionAttachments1764057600000 } from './migrations/1764057600000-create-session-attachments.js';
+export {
+  ATTACHMENT_ERRORS,
+  AttachmentsException,
+  type AttachmentErrorBody,
+  type AttachmentErrorCode,
+} from './attachments.errors.js';
+export { CurrentSessionKey, regenerateSessionKeepingAttachments, sessionKeyOf, type SessionKey } from './session-key.js';
+export {
+  AttachmentStorage,
+  InjectAttachmentStorage,
+  type ByteRange,
+  type ByteSource,
+  type StoredObject,
+} from './storage/attachment-storage.js';
+export { DiskStorage, type DiskStorageOptions } from './storage/disk-storage.js';
+export type { AttachmentJson } from './http/attachment-json.js';
+export { BUNDLE_PATTERN, MAX_NAME_BYTES } from './names.js';
+export {
+  AttachmentsSweeper,
+  type RemovalReport,
+  type RemoveOutdatedOptions,
+  type SweepReport,
+} from './expiry/attachments-sweeper.js';
+export { RemoveOutdatedAttachmentsCommand } from './expiry/remove-outdated-attachments.command.js';
+export type { OutdatedRow } from './persistence/expiry-records.js';

@@ -1,0 +1,137 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { In, type EntityManager, type Repository } from 'typeorm';
+import { AttachmentEntity } from '../attachment.entity.js';
+import { AttachmentsException } from '../attachments.errors.js';
+import { WriteLock } from './write-lock.js';
+
+/** A stored file about to get its row: the bytes are already in storage under `storageKey`. */
+export interface NewAttachmentRow {
+  name: string;
+  mimetype: string;
+  size: number;
+  sha256: string;
+  storageKey: string;
+}
+
+/** The quotas checked inside the bundle's lock, so parallel uploads cannot overrun them. */
+export interface BundleQuotas {
+  filesPerBundle: number;
+  bytesPerSession: number;
+  bundlesPerSession: number;
+}
+
+/** Rows only: every query is scoped by session key, every write holds the bundle's lock. */
+@Injectable()
+export class AttachmentRecords {
+  constructor(
+    @InjectRepository(AttachmentEntity) private readonly repository: Repository<AttachmentEntity>,
+    private readonly lock: WriteLock,
+  ) {}
+
+  list(sessionKey: string, bundle: string): Promise<AttachmentEntity[]> {
+    return this.repository.find({ where: { sessionKey, bundle }, order: { name: 'ASC' } });
+  }
+
+  find(sessionKey: string, bundle: string, name: string): Promise<AttachmentEntity | null> {
+    return this.repository.findOneBy({ sessionKey, bundle, name });
+  }
+
+  /**
+   * Inserts or replaces the rows of one request, all or none. Returns the stored rows and the
+   * storage keys they replaced, which the caller deletes once this has committed.
+   */
+  async upsert(
+    sessionKey: string,
+    bundle: string,
+    rows: NewAttachmentRow[],
+    quotas: BundleQuotas,
+  ): Promise<{ saved: AttachmentEntity[]; replacedKeys: string[] }> {
+    const names = rows.map((row) => row.name);
+    return this.lock.inBundle(sessionKey, bundle, async (manager) => {
+      const repository = manager.getRepository(AttachmentEntity);
+      const existing = await repository.findBy({ sessionKey, bundle, name: In(names) });
+      await checkQuotas(manager, sessionKey, bundle, rows, existing, quotas);
+      const now = Date.now();
+      await repository
+        .createQueryBuilder()
+        .insert()
+        .values(rows.map((row) => ({ ...row, id: randomUUID(), sessionKey, bundle, createdAt: now, updatedAt: now })))
+        // A row that exists keeps its id and created time; its content and updated time change.
+        .orUpdate(['mimetype', 'size', 'sha256', 'storage_key', 'updated_at'], ['session_key', 'bundle', 'name'])
+        .execute();
+      const saved = await repository.find({ where: { sessionKey, bundle, name: In(names) }, order: { name: 'ASC' } });
+      return { saved, replacedKeys: existing.map((row) => row.storageKey) };
+    });
+  }
+
+  /** Deletes one row; returns its storage key, or undefined when there was none. */
+  remove(sessionKey: string, bundle: string, name: string): Promise<string | undefined> {
+    return this.lock.inBundle(sessionKey, bundle, async (manager) => {
+      const repository = manager.getRepository(AttachmentEntity);
+      const row = await repository.findOneBy({ sessionKey, bundle, name });
+      if (!row) return undefined;
+      await repository.delete({ id: row.id });
+      return row.storageKey;
+    });
+  }
+
+  /**
+   * Deletes the given rows of a bundle, each only if it still holds the content that was read
+   * (a file replaced in the meantime stays). Returns the storage keys of the deleted rows.
+   */
+  removeExactly(sessionKey: string, bundle: string, rows: Pick<AttachmentEntity, 'id' | 'storageKey'>[]): Promise<string[]> {
+    return this.lock.inBundle(sessionKey, bundle, async (manager) => {
+      const repository = manager.getRepository(AttachmentEntity);
+      const removed: string[] = [];
+      for (const row of rows) {
+        const result = await repository.delete({ id: row.id, sessionKey, storageKey: row.storageKey });
+        if (result.affected) removed.push(row.storageKey);
+      }
+      return removed;
+    });
+  }
+
+  /** Deletes every row of a bundle; returns their storage keys. */
+  clear(sessionKey: string, bundle: string): Promise<string[]> {
+    return this.lock.inBundle(sessionKey, bundle, async (manager) => {
+      const repository = manager.getRepository(AttachmentEntity);
+      const rows = await repository.find({ select: { id: true, storageKey: true }, where: { sessionKey, bundle } });
+      if (rows.length > 0) await repository.delete({ sessionKey, bundle });
+      return rows.map((row) => row.storageKey);
+    });
+  }
+}
+
+async function checkQuotas(
+  manager: EntityManager,
+  sessionKey: string,
+  bundle: string,
+  rows: NewAttachmentRow[],
+  existing: AttachmentEntity[],
+  quotas: BundleQuotas,
+): Promise<void> {
+  const repository = manager.getRepository(AttachmentEntity);
+  const inBundle = await repository.countBy({ sessionKey, bundle });
+  const added = rows.length - existing.length;
+  if (inBundle + added > quotas.filesPerBundle) {
+    throw AttachmentsException.create('bundle_full', `at most ${quotas.filesPerBundle} files`);
+  }
+  if (inBundle === 0) {
+    const bundles = await repository
+      .createQueryBuilder('a')
+      .select('COUNT(DISTINCT a.bundle)', 'count')
+      .where('a.session_key = :sessionKey', { sessionKey })
+      .getRawOne<{ count: string | number }>();
+    if (Number(bundles?.count ?? 0) >= quotas.bundlesPerSession) {
+      throw AttachmentsException.create('too_many_bundles', `at most ${quotas.bundlesPerSession} bundles`);
+    }
+  }
+  const held = await repository.sum('size', { sessionKey });
+  const replaced = existing.reduce((total, row) => total + row.size, 0);
+  const incoming = rows.reduce((total, row) => total + row.size, 0);
+  if (Number(held ?? 0) - replaced + incoming > quotas.bytesPerSession) {
+    throw AttachmentsException.create('session_quota_exceeded', `at most ${quotas.bytesPerSession} bytes per session`);
+  }
+}

@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, opendir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { AttachmentStorage, ByteRange, ByteSource, StoredObject } from './attachment-storage.js';
+
+const BLOB_KEY = /^[0-9a-f]{32}$/;
+const TEMPORARY_KEY = /^[0-9a-f]{32}\.part$/;
+
+export interface DiskStorageOptions {
+  /** Folder that holds everything; created on first write. */
+  directory: string;
+  /**
+   * Flush each file (and its folder entry) to the device before the write resolves, so an
+   * acknowledged upload survives a power loss, not only a crash. Default true.
+   */
+  durable?: boolean;
+}
+
+/**
+ * Files on a local disk, under `<directory>/blobs/<2 hex>/<32 hex>`; writes go to
+ * `<directory>/tmp/<key>.part` and are renamed into place once complete, so a reader never sees
+ * half a file. Keys are random, and a key only becomes a path after it matches the key pattern.
+ */
+export class DiskStorage implements AttachmentStorage {
+  private readonly root: string;
+  private readonly durable: boolean;
+  private readonly knownFolders = new Set<string>();
+
+  constructor(options: DiskStorageOptions) {
+    this.root = resolve(options.directory);
+    this.durable = options.durable ?? true;
+  }
+
+  async write(source: ByteSource): Promise<{ key: string }> {
+    const key = randomBytes(16).toString('hex');
+    const temporary = this.pathOf(`${key}.part`);
+    const final = this.pathOf(key);
+    await this.ensureFolder(join(this.root, 'tmp'));
+    try {
+      // `flush` fsyncs the file before it closes: an acknowledged upload survives a power loss.
+      await pipeline(source, createWriteStream(temporary, { flags: 'wx', flush: this.durable, highWaterMark: 256 * 1024 }));
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    }
+    const folder = join(this.root, 'blobs', key.slice(0, 2));
+    await this.ensureFolder(folder);
+    await rename(temporary, final);
+    if (this.durable) await syncFolder(folder);
+    return { key };
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    // Open first so that a missing file fails here (ENOENT) rather than mid-response.
+    const file = await open(this.pathOf(key), 'r');
+    return file.createReadStream({ start: range?.start, end: range?.end, highWaterMark: 256 * 1024 });
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.pathOf(key), { force: true });
+  }
+
+  async *list(): AsyncIterable<StoredObject> {
+    yield* this.listFolder(join(this.root, 'tmp'), TEMPORARY_KEY);
+    const blobs = await opendirOrNothing(join(this.root, 'blobs'));
+    if (!blobs) return;
+    for await (const entry of blobs) {
+      if (entry.isDirectory() && /^[0-9a-f]{2}$/.test(entry.name)) {
+        yield* this.listFolder(join(this.root, 'blobs', entry.name), BLOB_KEY);
+      }
+    }
+  }
+
+  private async *listFolder(folder: string, pattern: RegExp): AsyncIterable<StoredObject> {
+    const entries = await opendirOrNothing(folder);
+    if (!entries) return;
+    for await (const entry of entries) {
+      if (!entry.isFile() || !pattern.test(entry.name)) continue;
+      const info = await stat(join(folder, entry.name)).catch(() => undefined);
+      if (info) yield { key: entry.name, modifiedAt: info.mtime };
+    }
+  }
+
+  /** The only place a key becomes a path: anything but our own key shapes is refused. */
+  private pathOf(key: string): string {
+    if (BLOB_KEY.test(key)) return join(this.root, 'blobs', key.slice(0, 2), key);
+    if (TEMPORARY_KEY.test(key)) return join(this.root, 'tmp', key);
+    throw new Error(`DiskStorage: "${key}" is not a storage key`);
+  }
+
+  private async ensureFolder(folder: string): Promise<void> {
+    if (this.knownFolders.has(folder)) return;
+    await mkdir(folder, { recursive: true });
+    this.knownFolders.add(folder);
+  }
+}
+
+async function opendirOrNothing(folder: string) {
+  try {
+    return await opendir(folder);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function syncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,36 @@
+import { Logger, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import session from 'express-session';
+import { AppModule, type DemoOverrides } from './app.module.js';
+import { ephemeralSecret, type DemoConfig } from './demo-config.js';
+
+/** Builds the demo app (used by main.ts and by the end-to-end tests, so both run the same app). */
+export async function createDemoApp(
+  config: DemoConfig,
+  options: DemoOverrides & { logger?: false; session?: boolean } = {},
+): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, options), {
+    ...(options.logger === false ? { logger: false } : {}),
+  });
+  // `session: false` is for the test that proves the module's message when it is missing.
+  if (options.session !== false) app.use(sessionMiddleware(config));
+  app.enableShutdownHooks();
+  return app;
+}
+
+function sessionMiddleware(config: DemoConfig) {
+  let secret = config.sessionSecret;
+  if (!secret) {
+    secret = ephemeralSecret();
+    new Logger('Demo').warn('SESSION_SECRET is not set: using a random one, so sessions end when the process restarts');
+  }
+  return session({
+    name: 'attachments.sid',
+    secret,
+    resave: false,
+    // No cookie until a visitor uses the attachments routes (they write the session).
+    saveUninitialized: false,
+    cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto' },
+  });
+}

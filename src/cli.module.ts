@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AttachmentsModule, DiskStorage } from './attachments/index.js';
+import { databaseOptionsFromEnv } from './database.js';
+
+/**
+ * The demo's command-line root: the same database and storage as `npm start` (same
+ * environment variables), no sweep schedule (the command is the sweep). AttachmentsModule
+ * brings the remove-outdated-attachments command with it.
+ */
+@Module({
+  imports: [
+    TypeOrmModule.forRoot({ ...databaseOptionsFromEnv(), migrationsRun: true }),
+    AttachmentsModule.forRoot({
+      storage: new DiskStorage({ directory: process.env.ATTACHMENTS_DIR || 'var/attachments' }),
+      sweepEvery: false,
+    }),
+  ],
+})
+export class CliModule {}

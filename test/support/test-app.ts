@@ -1,0 +1,79 @@
+import type { INestApplication, Type } from '@nestjs/common';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import type { AttachmentsModuleOptions } from '../../src/attachments/index.js';
+import { createDemoApp } from '../../src/bootstrap.js';
+import { createTestDatabase, type TestDatabase } from './databases.js';
+
+/** The demo app on a free port, with its own database and attachments folder. */
+export interface RunningApp {
+  app: INestApplication;
+  baseUrl: string;
+  database: TestDatabase;
+  attachmentsDirectory: string;
+  /** Files under the storage's blobs folder: the bytes the app keeps. */
+  blobCount(): Promise<number>;
+  /** Files under the storage's temporary folder: interrupted or running writes. */
+  temporaryCount(): Promise<number>;
+  /** Rows in the attachments table. */
+  rowCount(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  attachments?: Partial<AttachmentsModuleOptions>;
+  database?: TestDatabase;
+  /** Extra controllers for host-app tests. */
+  controllers?: Type[];
+  session?: boolean;
+}
+
+export async function startApp(kind: TestDatabase['kind'], options: StartOptions = {}): Promise<RunningApp> {
+  const database = options.database ?? (await createTestDatabase(kind));
+  const attachmentsDirectory = await mkdtemp(join(tmpdir(), 'attachments-files-'));
+  const app = await createDemoApp(
+    {
+      port: 0,
+      database: database.options,
+      attachmentsDirectory,
+      sessionSecret: 'test-secret',
+      expireAfter: undefined,
+      sweepEvery: undefined,
+    },
+    {
+      logger: false,
+      attachments: { sweepEvery: false, ...options.attachments },
+      controllers: options.controllers ?? [],
+      ...(options.session === false ? { session: false } : {}),
+    },
+  );
+  await app.listen(0, '127.0.0.1');
+  const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
+  const dataSource = app.get(DataSource);
+  return {
+    app,
+    baseUrl: `http://127.0.0.1:${port}`,
+    database,
+    attachmentsDirectory,
+    blobCount: () => countFiles(join(attachmentsDirectory, 'blobs')),
+    temporaryCount: () => countFiles(join(attachmentsDirectory, 'tmp')),
+    rowCount: async () => {
+      const [row] = await dataSource.query<Array<{ n: string | number }>>('SELECT COUNT(*) AS n FROM session_attachments');
+      return Number(row?.n);
+    },
+    async close() {
+      await app.close();
+      if (!options.database) await database.drop();
+      await rm(attachmentsDirectory, { recursive: true, force: true });
+    },
+  };
+}
+
+async function countFiles(folder: string): Promise<number> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((entry) => entry.isFile()).length;
+}
