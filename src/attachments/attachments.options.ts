@@ -129,10 +129,14 @@ export function resolveOptions(options: AttachmentsModuleOptions = {}): Resolved
 }
 
 export function resolvePath(path: unknown): string {
-  if (typeof path !== 'string' || !/^\/?[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*\/?$/.test(path)) {
+  const valid =
+    typeof path === 'string' &&
+    /^\/?[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*\/?$/.test(path) &&
+    !path.split('/').some((segment) => segment === '.' || segment === '..');
+  if (!valid) {
     throw new InvalidAttachmentsOptionError('path', 'a URL path such as "attachments" or "api/uploads"', path);
   }
-  return path.replace(/^\/|\/$/g, '');
+  return (path as string).replace(/^\/|\/$/g, '');
 }
 
 function count(option: string, value: unknown, min = 1): number {
