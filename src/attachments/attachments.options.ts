@@ -136,7 +136,7 @@ export function resolvePath(path: unknown): string {
   if (!valid) {
     throw new InvalidAttachmentsOptionError('path', 'a URL path such as "attachments" or "api/uploads"', path);
   }
-  return (path as string).replace(/^\/|\/$/g, '');
+  return path.replace(/^\/|\/$/g, '');
 }
 
 function count(option: string, value: unknown, min = 1): number {
