@@ -31,16 +31,28 @@ const files = testFiles(testRoot)
   .sort();
 let passed = 0;
 let failed = 0;
-const stream = run({ files, concurrency: 2, timeout: 5 * 60_000 });
-stream.on('test:pass', (event) => {
-  if (event.details.type !== 'suite') passed += 1;
-});
-stream.on('test:fail', (event) => {
-  if (event.details.type !== 'suite') failed += 1;
-});
-const report = stream.compose<NodeJS.ReadableStream>(new spec());
-report.pipe(process.stdout);
-await once(report, 'end');
+
+async function runFiles(batch: string[], concurrency: number): Promise<void> {
+  if (batch.length === 0) return;
+  const stream = run({ files: batch, concurrency, timeout: 5 * 60_000 });
+  stream.on('test:pass', (event) => {
+    if (event.details.type !== 'suite') passed += 1;
+  });
+  stream.on('test:fail', (event) => {
+    if (event.details.type !== 'suite') failed += 1;
+  });
+  const report = stream.compose<NodeJS.ReadableStream>(new spec());
+  report.pipe(process.stdout, { end: false });
+  await once(report, 'end');
+}
+
+// `.serial.test.js` files rebuild or load the machine: they run alone, after the rest.
+const isSerial = (file: string) => file.endsWith('.serial.test.js');
+await runFiles(
+  files.filter((file) => !isSerial(file)),
+  2,
+);
+await runFiles(files.filter(isSerial), 1);
 await postgres?.stop();
 if (files.length === 0) failed += 1;
 console.log(`${passed} passed, ${failed} failed`);

@@ -1,0 +1,77 @@
+// The remove-outdated-attachments command, run as a real process on both databases.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ageAttachments, runCli } from '../support/cli.js';
+import { DATABASE_KINDS } from '../support/databases.js';
+import { startApp, type RunningApp } from '../support/test-app.js';
+import { Visitor, type AttachmentBody } from '../support/visitor.js';
+
+const DAY = 24 * 3600_000;
+const names = async (visitor: Visitor, bundle: string) =>
+  (await visitor.json<AttachmentBody[]>(`/attachments/${bundle}`)).map((a) => a.name);
+
+for (const kind of DATABASE_KINDS) {
+  describe(`remove-outdated-attachments on ${kind}`, () => {
+    let running: RunningApp;
+    before(async () => {
+      running = await startApp(kind);
+    });
+    after(() => running.close());
+
+    test('--older-than=3 (days) removes only what is older than three days, and prints what it removed', async () => {
+      const visitor = new Visitor(running.baseUrl);
+      await visitor.upload('/attachments/days', [
+        ['f', 'old.txt', 'old!'],
+        ['f', 'fresh.txt', 'fresh'],
+      ]);
+      await ageAttachments(running, 4 * DAY, ['old.txt']);
+      const blobs = await running.blobCount();
+      const result = await runCli(running, ['remove-outdated-attachments', '--older-than=3']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /Removed 1 attachment\(s\), 4 B/);
+      assert.deepEqual(await names(visitor, 'days'), ['fresh.txt']);
+      assert.equal(await running.blobCount(), blobs - 1);
+    });
+
+    test('--older-than=2s removes a file written seconds ago and keeps one written now', async () => {
+      const visitor = new Visitor(running.baseUrl);
+      await visitor.upload('/attachments/seconds', [['f', 'earlier.txt', 'e']]);
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await visitor.upload('/attachments/seconds', [['f', 'now.txt', 'n']]);
+      const result = await runCli(running, ['remove-outdated-attachments', '--older-than=2s']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.deepEqual(await names(visitor, 'seconds'), ['now.txt']);
+    });
+
+    test('--dry-run --verbose lists what would go and removes nothing', async () => {
+      const visitor = new Visitor(running.baseUrl);
+      await visitor.upload('/attachments/dry', [['f', 'stale.txt', 'stale']]);
+      await ageAttachments(running, 10 * DAY, ['stale.txt']);
+      const result = await runCli(running, ['remove-outdated-attachments', '--older-than=5', '--dry-run', '--verbose']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /dry\/stale\.txt 5 B 10d old/);
+      assert.match(result.stdout, /Would remove 1 attachment\(s\), 5 B/);
+      assert.deepEqual(await names(visitor, 'dry'), ['stale.txt']);
+      const verbose = await runCli(running, ['remove-outdated-attachments', '--older-than=5', '-v']);
+      assert.match(verbose.stdout, /^\S+… dry\/stale\.txt 5 B 10d old$/m);
+      assert.deepEqual(await names(visitor, 'dry'), []);
+    });
+
+    test('bad arguments exit non-zero with a clear message', async () => {
+      for (const value of ['abc', '-1']) {
+        const result = await runCli(running, ['remove-outdated-attachments', `--older-than=${value}`]);
+        assert.notEqual(result.code, 0, value);
+        assert.match(result.stderr, /--older-than must be a number of days \(3\) or a duration/, value);
+      }
+      const missing = await runCli(running, ['remove-outdated-attachments']);
+      assert.notEqual(missing.code, 0);
+      assert.match(missing.stderr, /required option '--older-than <age>' not specified/);
+    });
+
+    test('--help lists the command', async () => {
+      const result = await runCli(running, ['--help']);
+      assert.equal(result.code, 0);
+      assert.match(result.stdout, /remove-outdated-attachments/);
+    });
+  });
+}
