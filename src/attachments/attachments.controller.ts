@@ -9,6 +9,8 @@ import {
   Post,
   Req,
   Res,
+  UseFilters,
+  UseGuards,
   Controller,
   type Type,
 } from '@nestjs/common';
@@ -19,7 +21,9 @@ import { isAttachmentsException } from './attachments.errors.js';
 import type { ResolvedAttachmentsOptions } from './attachments.options.js';
 import { AttachmentsService } from './attachments.service.js';
 import { bundleUrlOf, toAttachmentJson, type AttachmentJson } from './http/attachment-json.js';
+import { CrossSiteRequestGuard } from './http/cross-site.guard.js';
 import { requestedRange, setDownloadHeaders } from './http/download.js';
+import { AttachmentsFailureFilter } from './http/failure.filter.js';
 import { multipartFiles } from './http/multipart-files.js';
 import { sessionKeyOf } from './session-key.js';
 
@@ -31,6 +35,8 @@ import { sessionKeyOf } from './session-key.js';
 // @Injectable only so that TypeScript emits the constructor's parameter types, which the
 // mounted subclass inherits.
 @Injectable()
+@UseGuards(CrossSiteRequestGuard)
+@UseFilters(AttachmentsFailureFilter)
 export class AttachmentsController {
   constructor(
     private readonly attachments: AttachmentsService,
@@ -41,7 +47,7 @@ export class AttachmentsController {
   @HttpCode(HttpStatus.CREATED)
   async upload(@Req() request: Request, @Param('bundle') bundle: string): Promise<AttachmentJson[]> {
     const owner = sessionKeyOf(request);
-    const saved = await this.attachments.save(owner, bundle, multipartFiles(request, this.options.limits));
+    const saved = await this.attachments.save(owner, bundle, multipartFiles(request, this.options));
     const bundleUrl = bundleUrlOf(request.originalUrl);
     return saved.map((attachment) => toAttachmentJson(attachment, bundleUrl));
   }

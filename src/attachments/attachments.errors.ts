@@ -15,6 +15,7 @@ export const ATTACHMENT_ERRORS = {
   },
   too_many_files: { status: HttpStatus.BAD_REQUEST, message: 'Too many files in one request' },
   too_many_parts: { status: HttpStatus.BAD_REQUEST, message: 'Too many parts or fields in one request' },
+  field_too_large: { status: HttpStatus.BAD_REQUEST, message: 'A form field is larger than allowed' },
   bundle_full: { status: HttpStatus.BAD_REQUEST, message: 'The bundle holds as many files as it may' },
   too_many_bundles: { status: HttpStatus.BAD_REQUEST, message: 'The session holds as many bundles as it may' },
   file_too_large: { status: HttpStatus.PAYLOAD_TOO_LARGE, message: 'The file is larger than allowed' },

@@ -34,6 +34,20 @@ export interface AttachmentsModuleOptions {
    */
   storage?: AttachmentStorage;
   limits?: AttachmentsLimits;
+  /**
+   * Media types accepted, detected from the content (names only when the content says nothing):
+   * exact types and wildcards such as `image/*`. Default: every type.
+   */
+  allowedTypes?: string[];
+  /**
+   * Origins (`https://app.example.com`) besides the app's own whose pages may upload and delete.
+   * Browsers' cross-site requests from anywhere else get 403.
+   */
+  trustedOrigins?: string[];
+  /** An upload that sends nothing for this long is cut off with 408. Default `30s`. */
+  uploadIdleTimeout?: Duration;
+  /** An upload that takes longer than this in all is cut off with 408. Default `1h`. */
+  uploadTimeout?: Duration;
   /** Attachments untouched for this long are removed by the sweep. Default `24h`. */
   expireAfter?: Duration;
   /** How often the sweep runs; `false` turns it off (run the CLI command instead). Default `15m`. */
@@ -65,6 +79,10 @@ export interface ResolvedLimits {
 export interface ResolvedAttachmentsOptions {
   storage: AttachmentStorage | undefined;
   limits: ResolvedLimits;
+  allowedTypes: readonly string[] | undefined;
+  trustedOrigins: readonly string[];
+  uploadIdleTimeout: number;
+  uploadTimeout: number;
   expireAfter: number;
   sweepEvery: number | false;
   orphanGracePeriod: number;
@@ -84,6 +102,8 @@ export const DEFAULT_OPTIONS = {
     parts: 100,
     headerPairs: 20,
   },
+  uploadIdleTimeout: '30s',
+  uploadTimeout: '1h',
   expireAfter: '24h',
   sweepEvery: '15m',
   orphanGracePeriod: '1h',
@@ -120,6 +140,10 @@ export function resolveOptions(options: AttachmentsModuleOptions = {}): Resolved
       parts: count('limits.parts', limits.parts),
       headerPairs: count('limits.headerPairs', limits.headerPairs),
     },
+    allowedTypes: options.allowedTypes === undefined ? undefined : mediaTypes(options.allowedTypes),
+    trustedOrigins: origins(options.trustedOrigins ?? []),
+    uploadIdleTimeout: duration('uploadIdleTimeout', options.uploadIdleTimeout ?? DEFAULT_OPTIONS.uploadIdleTimeout, 1),
+    uploadTimeout: duration('uploadTimeout', options.uploadTimeout ?? DEFAULT_OPTIONS.uploadTimeout, 1),
     expireAfter: duration('expireAfter', options.expireAfter ?? DEFAULT_OPTIONS.expireAfter, 1),
     sweepEvery:
       options.sweepEvery === false ? false : duration('sweepEvery', options.sweepEvery ?? DEFAULT_OPTIONS.sweepEvery, 100),
@@ -137,6 +161,20 @@ export function resolvePath(path: unknown): string {
     throw new InvalidAttachmentsOptionError('path', 'a URL path such as "attachments" or "api/uploads"', path);
   }
   return path.replace(/^\/|\/$/g, '');
+}
+
+function mediaTypes(value: unknown): string[] {
+  const valid = Array.isArray(value) && value.every((type) => typeof type === 'string' && /^[a-z]+\/([a-z0-9.+-]+|\*)$/i.test(type));
+  if (!valid) throw new InvalidAttachmentsOptionError('allowedTypes', 'an array of media types such as "application/pdf" or "image/*"', value);
+  return (value as string[]).map((type) => type.toLowerCase());
+}
+
+function origins(value: unknown): string[] {
+  const valid =
+    Array.isArray(value) &&
+    value.every((origin) => typeof origin === 'string' && URL.canParse(origin) && new URL(origin).origin === origin);
+  if (!valid) throw new InvalidAttachmentsOptionError('trustedOrigins', 'an array of origins such as "https://app.example.com"', value);
+  return value as string[];
 }
 
 function count(option: string, value: unknown, min = 1): number {

@@ -6,7 +6,7 @@ import { RESOLVED_ATTACHMENTS_OPTIONS } from './attachments.tokens.js';
 import { AttachmentsException } from './attachments.errors.js';
 import type { ResolvedAttachmentsOptions } from './attachments.options.js';
 import { ByteMeter } from './byte-meter.js';
-import { typeFromName } from './content-type.js';
+import { detectType, isAllowedType, SNIFF_BYTES, UNKNOWN_TYPE } from './content-type.js';
 import { assertBundleId, fileNameFromUrl, normalizeFileName } from './names.js';
 import { AttachmentRecords, type NewAttachmentRow } from './persistence/attachment-records.js';
 import type { SessionKey } from './session-key.js';
@@ -47,10 +47,27 @@ export class AttachmentsService {
     try {
       for await (const file of files) {
         const name = normalizeFileName(file.name);
-        const meter = new ByteMeter(this.options.limits.fileSize);
+        let mimetype = UNKNOWN_TYPE;
+        // The session's remaining quota caps the file too, so both are enforced while streaming.
+        const { fileSize } = this.options.limits;
+        const quota = await this.remainingQuota(owner, staged);
+        const meter = new ByteMeter({
+          maxBytes: Math.min(fileSize, quota),
+          tooLarge: () =>
+            quota < fileSize
+              ? AttachmentsException.create('session_quota_exceeded', `at most ${this.options.limits.bytesPerSession} bytes per session`)
+              : AttachmentsException.create('file_too_large', `at most ${fileSize} bytes per file`),
+          headBytes: SNIFF_BYTES,
+          inspectHead: async (head) => {
+            mimetype = await detectType(head, name);
+            if (!isAllowedType(mimetype, this.options.allowedTypes)) {
+              throw AttachmentsException.create('type_not_allowed', `${mimetype} is not accepted here`);
+            }
+          },
+        });
         const { key } = await this.storage.write(meter.measure(file.content));
         written.push(key);
-        staged.set(name, { name, mimetype: typeFromName(name), size: meter.size, sha256: meter.sha256(), storageKey: key });
+        staged.set(name, { name, mimetype, size: meter.size, sha256: meter.sha256(), storageKey: key });
       }
       if (staged.size === 0) throw AttachmentsException.create('no_files');
       const { saved, replacedKeys } = await this.records.upsert(owner, bundle, [...staged.values()], this.options.limits);
@@ -127,6 +144,18 @@ export class AttachmentsService {
     }
     await this.deleteBlobs(await this.records.removeExactly(owner, bundle, rows));
     return rows.map(toAttachment);
+  }
+
+  /**
+   * Bytes the session may still add, counting what this request has staged. A file that would
+   * replace one of the same name may be refused here although it would fit once the old one is
+   * gone; the exact check runs again, under the bundle lock, when the rows are written.
+   */
+  private async remainingQuota(owner: SessionKey, staged: Map<string, NewAttachmentRow>): Promise<number> {
+    let pending = 0;
+    for (const row of staged.values()) pending += row.size;
+    const held = await this.records.bytesHeld(owner);
+    return Math.max(0, this.options.limits.bytesPerSession - held - pending);
   }
 
   /** Best effort: a blob that cannot be deleted now is an orphan the sweep removes later. */

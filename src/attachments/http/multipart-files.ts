@@ -1,9 +1,9 @@
 import busboy from 'busboy';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { IncomingFile } from '../attachment.js';
 import { AttachmentsException } from '../attachments.errors.js';
-import type { ResolvedLimits } from '../attachments.options.js';
+import type { ResolvedAttachmentsOptions } from '../attachments.options.js';
 
 /**
  * The files of a multipart/form-data request, one at a time, as they arrive. Nothing is
@@ -12,7 +12,11 @@ import type { ResolvedLimits } from '../attachments.options.js';
  * send metadata fields beside the file). If the consumer stops early or anything fails, the
  * rest of the body is drained so that the error response can still reach the client.
  */
-export async function* multipartFiles(request: IncomingMessage, limits: ResolvedLimits): AsyncGenerator<IncomingFile> {
+export async function* multipartFiles(
+  request: IncomingMessage & { res?: ServerResponse },
+  options: Pick<ResolvedAttachmentsOptions, 'limits' | 'uploadIdleTimeout' | 'uploadTimeout'>,
+): AsyncGenerator<IncomingFile> {
+  const { limits } = options;
   let parser: busboy.Busboy;
   try {
     parser = busboy({
@@ -28,7 +32,7 @@ export async function* multipartFiles(request: IncomingMessage, limits: Resolved
       },
     });
   } catch (error) {
-    request.resume();
+    abandon(request);
     throw AttachmentsException.create('invalid_multipart', (error as Error).message, { cause: error });
   }
 
@@ -52,6 +56,9 @@ export async function* multipartFiles(request: IncomingMessage, limits: Resolved
     waiting.push({ name: info.filename ?? '', content: stream });
     notify();
   });
+  parser.on('field', (_field, _value, info) => {
+    if (info.valueTruncated || info.nameTruncated) fail(AttachmentsException.create('field_too_large', `at most ${limits.fieldSize} bytes`));
+  });
   parser.on('filesLimit', () =>
     fail(AttachmentsException.create('too_many_files', `at most ${limits.filesPerRequest} per request`)),
   );
@@ -66,6 +73,11 @@ export async function* multipartFiles(request: IncomingMessage, limits: Resolved
     if (!request.complete) fail(AttachmentsException.create('client_aborted'));
   };
   request.on('close', onRequestClose);
+  const timeout = () => fail(AttachmentsException.create('upload_timeout'));
+  const idleTimer = setTimeout(timeout, options.uploadIdleTimeout);
+  const totalTimer = setTimeout(timeout, options.uploadTimeout);
+  const onData = () => idleTimer.refresh();
+  request.on('data', onData);
   request.pipe(parser);
 
   try {
@@ -84,13 +96,25 @@ export async function* multipartFiles(request: IncomingMessage, limits: Resolved
       await new Promise<void>((resolve) => (wake = resolve));
     }
   } finally {
+    clearTimeout(idleTimer);
+    clearTimeout(totalTimer);
     request.off('close', onRequestClose);
+    request.off('data', onData);
     if (!finished) {
       request.unpipe(parser);
       parser.removeAllListeners('file');
       current?.destroy();
-      // Read and discard what the client is still sending, so it gets our error response.
-      request.resume();
+      abandon(request);
     }
   }
+}
+
+/**
+ * Stops caring about the rest of a body: it is read and discarded (so the client, still
+ * sending, gets our error response), and the connection closes after that response instead of
+ * waiting for a slow or endless body.
+ */
+function abandon(request: IncomingMessage & { res?: ServerResponse }): void {
+  if (request.res && !request.res.headersSent) request.res.setHeader('Connection', 'close');
+  request.resume();
 }

@@ -38,6 +38,10 @@ export class AttachmentRecords {
     return this.repository.findOneBy({ sessionKey, bundle, name });
   }
 
+  async bytesHeld(sessionKey: string): Promise<number> {
+    return Number((await this.repository.sum('size', { sessionKey })) ?? 0);
+  }
+
   /**
    * Inserts or replaces the rows of one request, all or none. Returns the stored rows and the
    * storage keys they replaced, which the caller deletes once this has committed.
