@@ -22,7 +22,7 @@ import type { ResolvedAttachmentsOptions } from './attachments.options.js';
 import { AttachmentsService } from './attachments.service.js';
 import { bundleUrlOf, toAttachmentJson, type AttachmentJson } from './http/attachment-json.js';
 import { CrossSiteRequestGuard } from './http/cross-site.guard.js';
-import { requestedRange, setDownloadHeaders } from './http/download.js';
+import { matchesETag, requestedRange, setDownloadHeaders } from './http/download.js';
 import { AttachmentsFailureFilter } from './http/failure.filter.js';
 import { multipartFiles } from './http/multipart-files.js';
 import { sessionKeyOf } from './session-key.js';
@@ -68,7 +68,7 @@ export class AttachmentsController {
   ): Promise<void> {
     const attachment = await this.attachments.find(sessionKeyOf(request), bundle, name);
     setDownloadHeaders(response, attachment);
-    if (request.fresh) {
+    if (matchesETag(request.headers['if-none-match'], `"${attachment.sha256}"`)) {
       response.status(HttpStatus.NOT_MODIFIED).end();
       return;
     }

@@ -164,8 +164,14 @@ export function resolvePath(path: unknown): string {
 }
 
 function mediaTypes(value: unknown): string[] {
-  const valid = Array.isArray(value) && value.every((type) => typeof type === 'string' && /^[a-z]+\/([a-z0-9.+-]+|\*)$/i.test(type));
-  if (!valid) throw new InvalidAttachmentsOptionError('allowedTypes', 'an array of media types such as "application/pdf" or "image/*"', value);
+  const valid =
+    Array.isArray(value) && value.every((type) => typeof type === 'string' && /^[a-z]+\/([a-z0-9.+-]+|\*)$/i.test(type));
+  if (!valid)
+    throw new InvalidAttachmentsOptionError(
+      'allowedTypes',
+      'an array of media types such as "application/pdf" or "image/*"',
+      value,
+    );
   return (value as string[]).map((type) => type.toLowerCase());
 }
 
@@ -173,7 +179,8 @@ function origins(value: unknown): string[] {
   const valid =
     Array.isArray(value) &&
     value.every((origin) => typeof origin === 'string' && URL.canParse(origin) && new URL(origin).origin === origin);
-  if (!valid) throw new InvalidAttachmentsOptionError('trustedOrigins', 'an array of origins such as "https://app.example.com"', value);
+  if (!valid)
+    throw new InvalidAttachmentsOptionError('trustedOrigins', 'an array of origins such as "https://app.example.com"', value);
   return value as string[];
 }
 

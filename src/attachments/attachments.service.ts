@@ -55,7 +55,10 @@ export class AttachmentsService {
           maxBytes: Math.min(fileSize, quota),
           tooLarge: () =>
             quota < fileSize
-              ? AttachmentsException.create('session_quota_exceeded', `at most ${this.options.limits.bytesPerSession} bytes per session`)
+              ? AttachmentsException.create(
+                  'session_quota_exceeded',
+                  `at most ${this.options.limits.bytesPerSession} bytes per session`,
+                )
               : AttachmentsException.create('file_too_large', `at most ${fileSize} bytes per file`),
           headBytes: SNIFF_BYTES,
           inspectHead: async (head) => {

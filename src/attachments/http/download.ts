@@ -36,3 +36,10 @@ export function requestedRange(request: Request, attachment: StoredAttachment): 
   if (ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) return undefined;
   return { start: ranges[0]!.start, end: ranges[0]!.end };
 }
+
+/** If-None-Match (RFC 9110 13.1.2): `*`, or a list of tags compared weakly. */
+export function matchesETag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}

@@ -5,8 +5,20 @@ import { AttachmentsException } from '../attachments.errors.js';
 
 // Connection-level failures: node's socket errors, PostgreSQL's class 08 (connection
 // exception) and 57P (shutdown / cannot connect now), and a busy SQLite file.
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300', 'SQLITE_BUSY']);
-const UNREACHABLE_MESSAGES = /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection/i;
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+  'SQLITE_BUSY',
+]);
+const UNREACHABLE_MESSAGES =
+  /Connection terminated|connection timeout|Client has encountered a connection error|terminating connection/i;
 
 /**
  * Turns infrastructure failures into answers a client can act on: the database out of reach
@@ -33,7 +45,10 @@ export function translateFailure(error: unknown): unknown {
     return AttachmentsException.create('storage_full', undefined, { cause: error });
   }
   const message = error instanceof Error ? error.message : '';
-  if (codes.some((code) => code !== undefined && (UNREACHABLE_CODES.has(code) || code.startsWith('08'))) || UNREACHABLE_MESSAGES.test(message)) {
+  if (
+    codes.some((code) => code !== undefined && (UNREACHABLE_CODES.has(code) || code.startsWith('08'))) ||
+    UNREACHABLE_MESSAGES.test(message)
+  ) {
     return AttachmentsException.create('database_unavailable', undefined, { cause: error });
   }
   return error;

@@ -52,12 +52,16 @@ export async function* multipartFiles(
   };
 
   parser.on('file', (_field, stream, info) => {
+    // busboy reports a truncated body on the file stream too; once its consumer has stopped
+    // listening, that error must not become an uncaught exception (it is reported via `fail`).
+    stream.on('error', () => undefined);
     if (failure) return void stream.resume();
     waiting.push({ name: info.filename ?? '', content: stream });
     notify();
   });
   parser.on('field', (_field, _value, info) => {
-    if (info.valueTruncated || info.nameTruncated) fail(AttachmentsException.create('field_too_large', `at most ${limits.fieldSize} bytes`));
+    if (info.valueTruncated || info.nameTruncated)
+      fail(AttachmentsException.create('field_too_large', `at most ${limits.fieldSize} bytes`));
   });
   parser.on('filesLimit', () =>
     fail(AttachmentsException.create('too_many_files', `at most ${limits.filesPerRequest} per request`)),
