@@ -30,11 +30,13 @@ export interface StartOptions {
   /** Extra controllers for host-app tests. */
   controllers?: Type[];
   session?: boolean;
+  /** A folder for the disk storage (default: a new temporary one, removed on close). */
+  attachmentsDirectory?: string;
 }
 
 export async function startApp(kind: TestDatabase['kind'], options: StartOptions = {}): Promise<RunningApp> {
   const database = options.database ?? (await createTestDatabase(kind));
-  const attachmentsDirectory = await mkdtemp(join(tmpdir(), 'attachments-files-'));
+  const attachmentsDirectory = options.attachmentsDirectory ?? (await mkdtemp(join(tmpdir(), 'attachments-files-')));
   const app = await createDemoApp(
     {
       port: 0,
@@ -68,7 +70,7 @@ export async function startApp(kind: TestDatabase['kind'], options: StartOptions
     async close() {
       await app.close();
       if (!options.database) await database.drop();
-      await rm(attachmentsDirectory, { recursive: true, force: true });
+      if (!options.attachmentsDirectory) await rm(attachmentsDirectory, { recursive: true, force: true });
     },
   };
 }
