@@ -4,11 +4,9 @@ import { after, before, describe, test } from 'node:test';
 import { ageAttachments, runCli } from '../support/cli.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
-import { Visitor, type AttachmentBody } from '../support/visitor.js';
+import { Visitor } from '../support/visitor.js';
 
 const DAY = 24 * 3600_000;
-const names = async (visitor: Visitor, bundle: string) =>
-  (await visitor.json<AttachmentBody[]>(`/attachments/${bundle}`)).map((a) => a.name);
 
 for (const kind of DATABASE_KINDS) {
   describe(`remove-outdated-attachments on ${kind}`, () => {
@@ -29,7 +27,7 @@ for (const kind of DATABASE_KINDS) {
       const result = await runCli(running, ['remove-outdated-attachments', '--older-than=3']);
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /Removed 1 attachment\(s\), 4 B/);
-      assert.deepEqual(await names(visitor, 'days'), ['fresh.txt']);
+      assert.deepEqual(await visitor.names('days'), ['fresh.txt']);
       assert.equal(await running.blobCount(), blobs - 1);
     });
 
@@ -40,7 +38,7 @@ for (const kind of DATABASE_KINDS) {
       await visitor.upload('/attachments/seconds', [['f', 'now.txt', 'n']]);
       const result = await runCli(running, ['remove-outdated-attachments', '--older-than=2s']);
       assert.equal(result.code, 0, result.stderr);
-      assert.deepEqual(await names(visitor, 'seconds'), ['now.txt']);
+      assert.deepEqual(await visitor.names('seconds'), ['now.txt']);
     });
 
     test('--dry-run --verbose lists what would go and removes nothing', async () => {
@@ -51,10 +49,10 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /dry\/stale\.txt 5 B 10d old/);
       assert.match(result.stdout, /Would remove 1 attachment\(s\), 5 B/);
-      assert.deepEqual(await names(visitor, 'dry'), ['stale.txt']);
+      assert.deepEqual(await visitor.names('dry'), ['stale.txt']);
       const verbose = await runCli(running, ['remove-outdated-attachments', '--older-than=5', '-v']);
       assert.match(verbose.stdout, /^\S+… dry\/stale\.txt 5 B 10d old$/m);
-      assert.deepEqual(await names(visitor, 'dry'), []);
+      assert.deepEqual(await visitor.names('dry'), []);
     });
 
     test('bad arguments exit non-zero with a clear message', async () => {

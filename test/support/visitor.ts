@@ -26,6 +26,11 @@ export class Visitor {
     return (await response.json()) as T;
   }
 
+  /** The names in a bundle's list, in the order the server gives them. */
+  async names(bundle: string): Promise<string[]> {
+    return (await this.json<AttachmentBody[]>(`/attachments/${bundle}`)).map((attachment) => attachment.name);
+  }
+
   async text(path: string): Promise<string> {
     return (await this.get(path)).text();
   }
