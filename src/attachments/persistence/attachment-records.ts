@@ -58,14 +58,29 @@ export class AttachmentRecords {
       const existing = await repository.findBy({ sessionKey, bundle, name: In(names) });
       await checkQuotas(manager, sessionKey, bundle, rows, existing, quotas);
       const now = Date.now();
+      const previous = new Map(existing.map((row) => [row.name, row]));
+      // The stored rows are known without reading them back: a replaced row keeps its id and
+      // created time (the upsert below keeps them too), a new row gets fresh ones.
+      const saved = rows.map((row): AttachmentEntity => {
+        const before = previous.get(row.name);
+        return {
+          ...row,
+          id: before?.id ?? randomUUID(),
+          sessionKey,
+          bundle,
+          createdAt: before?.createdAt ?? now,
+          updatedAt: now,
+        };
+      });
       await repository
         .createQueryBuilder()
         .insert()
-        .values(rows.map((row) => ({ ...row, id: randomUUID(), sessionKey, bundle, createdAt: now, updatedAt: now })))
+        .values(saved)
         // A row that exists keeps its id and created time; its content and updated time change.
         .orUpdate(['mimetype', 'size', 'sha256', 'storage_key', 'updated_at'], ['session_key', 'bundle', 'name'])
+        .updateEntity(false)
         .execute();
-      const saved = await repository.find({ where: { sessionKey, bundle, name: In(names) }, order: { name: 'ASC' } });
+      saved.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       return { saved, replacedKeys: existing.map((row) => row.storageKey) };
     });
   }
@@ -116,26 +131,25 @@ async function checkQuotas(
   existing: AttachmentEntity[],
   quotas: BundleQuotas,
 ): Promise<void> {
-  const repository = manager.getRepository(AttachmentEntity);
-  const inBundle = await repository.countBy({ sessionKey, bundle });
-  const added = rows.length - existing.length;
-  if (inBundle + added > quotas.filesPerBundle) {
+  // One statement for all three quotas: every round trip counts on the upload path.
+  const usage = await manager
+    .getRepository(AttachmentEntity)
+    .createQueryBuilder('a')
+    .select('SUM(CASE WHEN a.bundle = :bundle THEN 1 ELSE 0 END)', 'inBundle')
+    .addSelect('COUNT(DISTINCT a.bundle)', 'bundles')
+    .addSelect('SUM(a.size)', 'bytes')
+    .where('a.session_key = :sessionKey', { sessionKey, bundle })
+    .getRawOne<{ inBundle: string | number | null; bundles: string | number; bytes: string | number | null }>();
+  const inBundle = Number(usage?.inBundle ?? 0);
+  if (inBundle + rows.length - existing.length > quotas.filesPerBundle) {
     throw AttachmentsException.create('bundle_full', `at most ${quotas.filesPerBundle} files`);
   }
-  if (inBundle === 0) {
-    const bundles = await repository
-      .createQueryBuilder('a')
-      .select('COUNT(DISTINCT a.bundle)', 'count')
-      .where('a.session_key = :sessionKey', { sessionKey })
-      .getRawOne<{ count: string | number }>();
-    if (Number(bundles?.count ?? 0) >= quotas.bundlesPerSession) {
-      throw AttachmentsException.create('too_many_bundles', `at most ${quotas.bundlesPerSession} bundles`);
-    }
+  if (inBundle === 0 && Number(usage?.bundles ?? 0) >= quotas.bundlesPerSession) {
+    throw AttachmentsException.create('too_many_bundles', `at most ${quotas.bundlesPerSession} bundles`);
   }
-  const held = await repository.sum('size', { sessionKey });
   const replaced = existing.reduce((total, row) => total + row.size, 0);
   const incoming = rows.reduce((total, row) => total + row.size, 0);
-  if (Number(held ?? 0) - replaced + incoming > quotas.bytesPerSession) {
+  if (Number(usage?.bytes ?? 0) - replaced + incoming > quotas.bytesPerSession) {
     throw AttachmentsException.create('session_quota_exceeded', `at most ${quotas.bytesPerSession} bytes per session`);
   }
 }

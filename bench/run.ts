@@ -1,0 +1,312 @@
+// `npm run bench [-- --quick]`: this module (a) against the stock Nest approach (b: Multer disk
+// storage + a TypeORM insert) and a ceiling (c: plain http + busboy to disk), interleaved in one
+// run on one PostgreSQL, medians over rounds, ratios a/b and a/c. Nothing here is asserted.
+import autocannon from 'autocannon';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, withClient } from '../test/support/databases.js';
+import { startEmbeddedPostgres, type RunningPostgres } from '../test/support/postgres-server.js';
+import {
+  download,
+  median,
+  multipartHead,
+  multipartTail,
+  multipartType,
+  projectRoot,
+  startServer,
+  uploadFile,
+  withPeakRss,
+  type BenchServer,
+} from './support.js';
+import { spawn } from 'node:child_process';
+
+const MiB = 1024 * 1024;
+const DAY = 24 * 3600_000;
+const quick = process.argv.includes('--quick');
+const plan = quick
+  ? { big: 64 * MiB, probe: 16 * MiB, burstSeconds: 3, listRows: 20_000, listSeconds: 2, sweepRows: 5_000, rounds: 3 }
+  : { big: 1024 * MiB, probe: 64 * MiB, burstSeconds: 15, listRows: 1_000_000, listSeconds: 5, sweepRows: 100_000, rounds: 3 };
+
+type Server = 'a' | 'b' | 'c';
+interface Metric {
+  label: string;
+  unit: string;
+  better: 'higher' | 'lower';
+  rounds: Partial<Record<Server, number[]>>;
+}
+const metrics = new Map<string, Metric>();
+function record(key: string, label: string, unit: string, better: Metric['better'], server: Server, value: number): void {
+  const metric = metrics.get(key) ?? { label, unit, better, rounds: {} };
+  (metric.rounds[server] ??= []).push(value);
+  metrics.set(key, metric);
+}
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+let postgres: RunningPostgres | undefined;
+if (!process.env.DATABASE_URL) {
+  log('DATABASE_URL is not set: starting an embedded PostgreSQL');
+  postgres = await startEmbeddedPostgres();
+  process.env.DATABASE_URL = postgres.url;
+}
+const moduleDb = await createTestDatabase('postgres');
+const baselineDb = await createTestDatabase('postgres');
+const work = await mkdtemp(join(tmpdir(), 'attachments-bench-'));
+const dirs = { a: join(work, 'module'), b: join(work, 'baseline'), c: join(work, 'ceiling') };
+for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
+
+log(`writing ${plan.big / MiB} MiB and ${plan.probe / MiB} MiB source files`);
+const source = join(work, 'source.bin');
+const probe = join(work, 'probe.bin');
+const block = randomBytes(MiB);
+await writeFile(
+  source,
+  (function* () {
+    for (let i = 0; i < plan.big / MiB; i += 1) yield block;
+  })(),
+);
+await writeFile(
+  probe,
+  (function* () {
+    for (let i = 0; i < plan.probe / MiB; i += 1) yield block;
+  })(),
+);
+
+const servers: Record<Server, BenchServer> = {
+  a: await startServer('module', 'module-server', { ...moduleDb.env, ATTACHMENTS_DIR: dirs.a }),
+  b: await startServer('baseline', 'multer-server', { ...baselineDb.env, UPLOAD_DIR: dirs.b }),
+  c: await startServer('ceiling', 'ceiling-server', { UPLOAD_DIR: dirs.c, STATIC_DIR: dirs.a }),
+};
+const uploadPath: Record<Server, string> = { a: '/attachments/bench', b: '/baseline/bench', c: '/upload' };
+const bigPath: Record<Server, string> = { a: '/attachments/bench-big', b: '/baseline/bench-big', c: '/upload' };
+const sql = <T>(db: typeof moduleDb, text: string, values: unknown[] = []) =>
+  withClient(db.env.DATABASE_URL!, (client) => client.query(text, values)).then((result) => result.rows as T[]);
+
+async function emptyFolder(folder: string): Promise<void> {
+  for (const entry of await readdir(folder)) await rm(join(folder, entry), { recursive: true, force: true });
+}
+
+async function largestFile(folder: string): Promise<string> {
+  let best = { path: '', size: -1 };
+  for (const entry of await readdir(folder, { recursive: true })) {
+    const path = join(folder, entry);
+    const info = await stat(path);
+    if (info.isFile() && info.size > best.size) best = { path: entry, size: info.size };
+  }
+  return best.path;
+}
+
+function cannon(options: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((done, fail) => autocannon(options, (error: Error | null, result) => (error ? fail(error) : done(result))));
+}
+
+const smallBody = Buffer.concat([Buffer.from(multipartHead('file', 'small.txt')), randomBytes(1024), Buffer.from(multipartTail)]);
+
+// The list: 1,000 attachments of one visitor among `listRows` in the table, the same shape for the baseline.
+log(`seeding ${plan.listRows} rows for the list`);
+const seedUpload = await uploadFile(`${servers.a.baseUrl}/attachments/listing`, probe, plan.probe, 'seed.bin');
+const listCookie = seedUpload.cookie!;
+const [{ session_key: listKey }] = (await sql<{ session_key: string }>(
+  moduleDb,
+  `SELECT session_key FROM session_attachments WHERE bundle = 'listing'`,
+)) as [{ session_key: string }];
+const now = Date.now();
+await sql(
+  moduleDb,
+  `INSERT INTO session_attachments SELECT gen_random_uuid()::text, $1, 'listing', 'list-' || g, 'text/plain', 1, repeat('0', 64), md5('list' || g), $2, $2 FROM generate_series(1, 999) g`,
+  [listKey, now],
+);
+await sql(
+  moduleDb,
+  `INSERT INTO session_attachments SELECT gen_random_uuid()::text, 'other-' || (g % 100000), 'b' || (g % 7), 'f' || g, 'text/plain', 1, repeat('0', 64), md5('other' || g), $1, $1 FROM generate_series(1, $2::int) g`,
+  [now, plan.listRows - 1000],
+);
+await sql(
+  baselineDb,
+  `INSERT INTO baseline_uploads (id, bundle, name, mimetype, size, path) SELECT gen_random_uuid(), CASE WHEN g <= 1000 THEN 'listing' ELSE 'b' || (g % 100000) END, 'f' || g, 'text/plain', 1, 'x' FROM generate_series(1, $1::int) g`,
+  [plan.listRows],
+);
+await sql(moduleDb, 'ANALYZE session_attachments');
+await sql(baselineDb, 'ANALYZE baseline_uploads');
+
+async function seedSweep(): Promise<void> {
+  const keys = Array.from({ length: plan.sweepRows }, () => randomBytes(16).toString('hex'));
+  const folders = new Set(keys.map((key) => key.slice(0, 2)));
+  for (const folder of folders) await mkdir(join(dirs.a, 'blobs', folder), { recursive: true });
+  for (let start = 0; start < keys.length; start += 1000) {
+    await Promise.all(keys.slice(start, start + 1000).map((key) => writeFile(join(dirs.a, 'blobs', key.slice(0, 2), key), 'x')));
+  }
+  await sql(
+    moduleDb,
+    `INSERT INTO session_attachments SELECT gen_random_uuid()::text, 'old-' || (n % 5000), 'old', 'old-' || n, 'text/plain', 1, repeat('0', 64), k, $2, $2 FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n)`,
+    [keys, now - 2 * DAY],
+  );
+  const paths = keys.map((key) => join(dirs.b, key));
+  for (let start = 0; start < paths.length; start += 1000)
+    await Promise.all(paths.slice(start, start + 1000).map((path) => writeFile(path, 'x')));
+  await sql(
+    baselineDb,
+    `INSERT INTO baseline_uploads (id, bundle, name, mimetype, size, path, created) SELECT gen_random_uuid(), 'old', 'old-' || n, 'text/plain', 1, p, now() - interval '2 days' FROM unnest($1::text[]) WITH ORDINALITY AS t(p, n)`,
+    [paths],
+  );
+}
+
+function runSweepProcess(): Promise<{ count: number; durationMs: number }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['dist/bench/servers/sweep-once.js'], {
+      cwd: projectRoot,
+      env: { ...process.env, ...moduleDb.env, ATTACHMENTS_DIR: dirs.a, OLDER_THAN_MS: String(DAY) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) =>
+      code === 0 ? done(JSON.parse(output) as { count: number; durationMs: number }) : fail(new Error(`sweep exited ${code}`)),
+    );
+  });
+}
+
+for (let round = 1; round <= plan.rounds; round += 1) {
+  // Rotate who goes first, so no server always meets a warm or a cold machine.
+  const order = (['a', 'b', 'c'] as Server[]).map((_, index, all) => all[(index + round) % all.length]!);
+  log(`round ${round}/${plan.rounds}`);
+
+  let moduleCookie: string | undefined;
+  for (const server of order) {
+    const { result, peakGrowth } = await withPeakRss(servers[server].pid, () =>
+      uploadFile(servers[server].baseUrl + bigPath[server], source, plan.big, 'big.bin'),
+    );
+    if (result.status !== 201) throw new Error(`${server}: big upload answered ${result.status}`);
+    if (server === 'a') moduleCookie = result.cookie;
+    record('upload', `upload ${plan.big / MiB} MiB`, 'MiB/s', 'higher', server, plan.big / MiB / result.seconds);
+    record('upload-rss', `  peak RSS growth, ${plan.big / MiB} MiB file`, 'MiB', 'lower', server, peakGrowth / MiB);
+  }
+  const probeRun = await withPeakRss(servers.a.pid, () =>
+    uploadFile(`${servers.a.baseUrl}/attachments/probe`, probe, plan.probe, 'probe.bin'),
+  );
+  record('probe-rss', `  peak RSS growth, ${plan.probe / MiB} MiB file`, 'MiB', 'lower', 'a', probeRun.peakGrowth / MiB);
+
+  // Downloads of the same 1 GiB: the module, the baseline's sendFile, express.static on the module's blob.
+  const blob = await largestFile(dirs.a);
+  const downloads: Record<Server, () => ReturnType<typeof download>> = {
+    a: () => download(`${servers.a.baseUrl}/attachments/bench-big/big.bin`, moduleCookie),
+    b: () => download(`${servers.b.baseUrl}/baseline/bench-big/big.bin`),
+    c: () => download(`${servers.c.baseUrl}/files/${blob}`),
+  };
+  for (const server of order) {
+    const result = await downloads[server]();
+    if (result.status !== 200 || result.bytes !== plan.big)
+      throw new Error(`${server}: download gave ${result.status}, ${result.bytes} bytes`);
+    record('download', `download ${plan.big / MiB} MiB`, 'MiB/s', 'higher', server, plan.big / MiB / result.seconds);
+  }
+  await fetch(`${servers.a.baseUrl}/attachments/bench-big`, { method: 'DELETE', headers: { cookie: moduleCookie ?? '' } });
+  await emptyFolder(dirs.b);
+  await emptyFolder(dirs.c);
+  await sql(baselineDb, `DELETE FROM baseline_uploads WHERE bundle IN ('bench', 'bench-big')`);
+
+  for (const server of order) {
+    const result = await cannon({
+      url: servers[server].baseUrl + uploadPath[server],
+      method: 'POST',
+      connections: 32,
+      duration: plan.burstSeconds,
+      headers: { 'content-type': multipartType },
+      body: smallBody,
+    });
+    if (result.non2xx > 0 || result.errors > 0)
+      log(`  ${server}: ${result.non2xx} non-2xx, ${result.errors} errors in the 1 KiB burst`);
+    record('small', '1 KiB uploads, 32 connections', 'req/s', 'higher', server, result.requests.average);
+    record('small-p99', '  p99 latency', 'ms', 'lower', server, result.latency.p99);
+  }
+
+  for (const server of ['a', 'b'] as Server[]) {
+    const result = await cannon({
+      url: server === 'a' ? `${servers.a.baseUrl}/attachments/listing` : `${servers.b.baseUrl}/baseline/listing`,
+      connections: 8,
+      duration: plan.listSeconds,
+      headers: server === 'a' ? { cookie: listCookie } : {},
+    });
+    record('list', `list 1,000 of ${plan.listRows.toLocaleString('en')} rows, p99`, 'ms', 'lower', server, result.latency.p99);
+  }
+
+  await seedSweep();
+  // The module's sweep runs while two connections keep uploading (visitors keep working).
+  let uploadsDone!: () => void;
+  const uploadsStopped = new Promise<void>((done) => (uploadsDone = done));
+  const uploads = autocannon(
+    {
+      url: servers.a.baseUrl + uploadPath.a,
+      method: 'POST',
+      connections: 8,
+      duration: 600,
+      headers: { 'content-type': multipartType },
+      body: smallBody,
+    },
+    (_error, result) => {
+      if (result && (result.non2xx > 0 || result.errors > 0))
+        log(`  a: ${result.non2xx} non-2xx, ${result.errors} errors while sweeping`);
+      uploadsDone();
+    },
+  );
+  const report = await runSweepProcess();
+  uploads.stop();
+  await uploadsStopped;
+  record(
+    'sweep',
+    `sweep ${plan.sweepRows.toLocaleString('en')} rows (a: 2 connections uploading meanwhile)`,
+    'rows/s',
+    'higher',
+    'a',
+    report.count / (report.durationMs / 1000),
+  );
+  const started = performance.now();
+  const gone = await sql<{ path: string }>(
+    baselineDb,
+    `DELETE FROM baseline_uploads WHERE created < now() - interval '1 day' RETURNING path`,
+  );
+  for (let start = 0; start < gone.length; start += 1000)
+    await Promise.all(gone.slice(start, start + 1000).map((row) => unlink(row.path).catch(() => undefined)));
+  record('sweep', '', 'rows/s', 'higher', 'b', gone.length / ((performance.now() - started) / 1000));
+}
+
+for (const server of Object.values(servers)) await server.stop();
+await moduleDb.drop();
+await baselineDb.drop();
+await rm(work, { recursive: true, force: true });
+await postgres?.stop();
+
+// One table of medians, and the same as JSON.
+const format = (value: number | undefined) => (value === undefined ? '' : value >= 100 ? value.toFixed(0) : value.toFixed(1));
+const ratio = (a: number | undefined, other: number | undefined) =>
+  a === undefined || !other ? '' : `${(a / other).toFixed(2)}×`;
+const rows = [...metrics.entries()].map(([key, metric]) => {
+  const medians = Object.fromEntries(
+    Object.entries(metric.rounds).map(([server, values]) => [server, median(values)]),
+  ) as Partial<Record<Server, number>>;
+  return { key, ...metric, medians };
+});
+const header = ['measure', 'unit', '(a) module', '(b) baseline', '(c) ceiling', 'a/b', 'a/c'];
+const table = rows.map((row) => [
+  row.label || `  ${row.key}`,
+  row.unit,
+  format(row.medians.a),
+  format(row.medians.b),
+  format(row.medians.c),
+  ratio(row.medians.a, row.medians.b),
+  ratio(row.medians.a, row.medians.c),
+]);
+const widths = header.map((title, column) => Math.max(title.length, ...table.map((line) => line[column]!.length)));
+const line = (cells: string[]) =>
+  cells.map((cell, column) => (column < 2 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+console.log(`\nnestjs-session-attachments bench${quick ? ' (--quick)' : ''}: medians of ${plan.rounds} rounds`);
+console.log('(b) = Nest + Multer disk storage + TypeORM insert; (c) = node http + busboy to disk, express.static for downloads');
+console.log(line(header));
+for (const cells of table) console.log(line(cells));
+const json = { quick, plan, date: new Date().toISOString(), node: process.version, results: rows };
+await mkdir(join(projectRoot, 'bench', 'results'), { recursive: true });
+await writeFile(join(projectRoot, 'bench', 'results', 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
+console.log('written to bench/results/latest.json');

@@ -1,0 +1,131 @@
+// Bench plumbing: servers as child processes, their memory, and one HTTP upload or download.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { resolve } from 'node:path';
+import { freePort } from '../test/support/postgres-server.js';
+
+export const projectRoot = resolve(import.meta.dirname, '../..');
+
+export interface BenchServer {
+  name: string;
+  pid: number;
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `dist/bench/servers/<script>.js` and waits for its "ready" line. */
+export async function startServer(name: string, script: string, env: Record<string, string>): Promise<BenchServer> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [`dist/bench/servers/${script}.js`], {
+    cwd: projectRoot,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((ready, fail) => {
+    child.once('exit', (code) => fail(new Error(`${name} exited with ${code} before it was ready`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) ready();
+    });
+  });
+  child.removeAllListeners('exit');
+  // A bench that fails half-way must not leave servers behind.
+  process.once('exit', () => child.kill('SIGKILL'));
+  return {
+    name,
+    pid: child.pid!,
+    baseUrl: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise((done) => {
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Resident memory of a process, in bytes (Linux /proc). */
+export async function rssOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kilobytes = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  return Number(kilobytes) * 1024;
+}
+
+/** Samples a process's RSS until `work` settles; returns work's result and the peak growth. */
+export async function withPeakRss<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakGrowth: number }> {
+  const baseline = await rssOf(pid);
+  let peak = baseline;
+  const timer = setInterval(() => {
+    rssOf(pid).then(
+      (rss) => (peak = Math.max(peak, rss)),
+      () => undefined,
+    );
+  }, 25);
+  try {
+    const result = await work();
+    peak = Math.max(peak, await rssOf(pid));
+    return { result, peakGrowth: peak - baseline };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const BOUNDARY = 'bench-boundary-7d0c';
+
+export function multipartHead(field: string, name: string): string {
+  return `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${field}"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`;
+}
+
+export const multipartTail = `\r\n--${BOUNDARY}--\r\n`;
+export const multipartType = `multipart/form-data; boundary=${BOUNDARY}`;
+
+/** Streams a file from disk as one multipart upload; resolves with the response and seconds taken. */
+export function uploadFile(url: string, source: string, size: number, name: string, cookie?: string) {
+  const head = multipartHead('file', name);
+  const length = Buffer.byteLength(head) + size + Buffer.byteLength(multipartTail);
+  return new Promise<{ status: number; seconds: number; cookie: string | undefined }>((done, fail) => {
+    const started = performance.now();
+    const request = httpRequest(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': multipartType, 'content-length': String(length), ...(cookie ? { cookie } : {}) },
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () =>
+          done({
+            status: response.statusCode ?? 0,
+            seconds: (performance.now() - started) / 1000,
+            cookie: response.headers['set-cookie']?.[0]?.split(';')[0] ?? cookie,
+          }),
+        );
+      },
+    );
+    request.on('error', fail);
+    request.write(head);
+    const file = createReadStream(source, { highWaterMark: 1024 * 1024 });
+    file.pipe(request, { end: false });
+    file.on('end', () => request.end(multipartTail));
+  });
+}
+
+/** Downloads and discards a response body; resolves with bytes and seconds. */
+export function download(url: string, cookie?: string) {
+  return new Promise<{ status: number; bytes: number; seconds: number }>((done, fail) => {
+    const started = performance.now();
+    httpRequest(url, { headers: cookie ? { cookie } : {} }, (response) => {
+      let bytes = 0;
+      response.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      response.on('end', () => done({ status: response.statusCode ?? 0, bytes, seconds: (performance.now() - started) / 1000 }));
+    })
+      .on('error', fail)
+      .end();
+  });
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
