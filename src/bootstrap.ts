@@ -2,6 +2,7 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import session from 'express-session';
+import { fileURLToPath } from 'node:url';
 import { AppModule, type DemoOverrides } from './app.module.js';
 import { ephemeralSecret, type DemoConfig } from './demo-config.js';
 
@@ -15,6 +16,8 @@ export async function createDemoApp(
   });
   // `session: false` is for the test that proves the module's message when it is missing.
   if (options.session !== false) app.use(sessionMiddleware(config));
+  // The demo page (public/): two drafts against the module's API.
+  app.useStaticAssets(fileURLToPath(new URL('../../public', import.meta.url)));
   app.enableShutdownHooks();
   return app;
 }

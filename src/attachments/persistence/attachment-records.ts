@@ -30,8 +30,18 @@ export class AttachmentRecords {
     private readonly lock: WriteLock,
   ) {}
 
-  list(sessionKey: string, bundle: string): Promise<AttachmentEntity[]> {
-    return this.repository.find({ where: { sessionKey, bundle }, order: { name: 'ASC' } });
+  /**
+   * A bundle in name order. Plain SQL rather than a repository find: the list is the hottest
+   * read, and building entities for a thousand rows costs more than the query itself.
+   */
+  async list(sessionKey: string, bundle: string): Promise<AttachmentEntity[]> {
+    const [first, second] = this.lock.postgres ? ['$1', '$2'] : ['?', '?'];
+    const rows = await this.repository.query<RawAttachmentRow[]>(
+      `SELECT id, session_key, bundle, name, mimetype, size, sha256, storage_key, created_at, updated_at ` +
+        `FROM session_attachments WHERE session_key = ${first} AND bundle = ${second} ORDER BY name`,
+      [sessionKey, bundle],
+    );
+    return rows.map(fromRawRow);
   }
 
   find(sessionKey: string, bundle: string, name: string): Promise<AttachmentEntity | null> {
@@ -121,6 +131,34 @@ export class AttachmentRecords {
       return rows.map((row) => row.storageKey);
     });
   }
+}
+
+interface RawAttachmentRow {
+  id: string;
+  session_key: string;
+  bundle: string;
+  name: string;
+  mimetype: string;
+  size: string | number;
+  sha256: string;
+  storage_key: string;
+  created_at: string | number;
+  updated_at: string | number;
+}
+
+function fromRawRow(row: RawAttachmentRow): AttachmentEntity {
+  return {
+    id: row.id,
+    sessionKey: row.session_key,
+    bundle: row.bundle,
+    name: row.name,
+    mimetype: row.mimetype,
+    size: Number(row.size),
+    sha256: row.sha256,
+    storageKey: row.storage_key,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+  };
 }
 
 async function checkQuotas(

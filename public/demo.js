@@ -1,0 +1,125 @@
+// The demo page: plain DOM and XMLHttpRequest (for upload progress), against the module's API.
+const base = '/attachments';
+
+const formatSize = (bytes) =>
+  bytes < 1024 ? `${bytes} B` : bytes < 1024 ** 2 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+
+function setupDraft(section) {
+  const bundle = section.dataset.bundle;
+  const url = `${base}/${encodeURIComponent(bundle)}`;
+  const rows = section.querySelector('tbody');
+  const empty = section.querySelector('.empty');
+  const message = section.querySelector('.message');
+  const progressList = section.querySelector('.progress');
+  const drop = section.querySelector('.drop');
+  const input = section.querySelector('input[type=file]');
+
+  const showError = (text) => {
+    message.textContent = text;
+    message.hidden = !text;
+  };
+
+  async function refresh() {
+    const response = await fetch(url);
+    render(await response.json());
+  }
+
+  function render(attachments) {
+    rows.replaceChildren(
+      ...attachments.map((attachment) => {
+        const row = document.createElement('tr');
+        const name = document.createElement('td');
+        const link = document.createElement('a');
+        link.href = attachment.url;
+        link.textContent = attachment.name;
+        link.setAttribute('download', attachment.name);
+        name.append(link);
+        const type = Object.assign(document.createElement('td'), { textContent: attachment.mimetype });
+        const size = Object.assign(document.createElement('td'), { textContent: formatSize(attachment.size), className: 'size' });
+        const time = document.createElement('td');
+        time.append(
+          Object.assign(document.createElement('time'), {
+            dateTime: attachment.updated,
+            textContent: new Date(attachment.updated).toLocaleString(),
+          }),
+        );
+        const actions = Object.assign(document.createElement('td'), { className: 'actions' });
+        const remove = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Delete' });
+        remove.setAttribute('aria-label', `Delete ${attachment.name}`);
+        remove.addEventListener('click', async () => {
+          const response = await fetch(attachment.url, { method: 'DELETE' });
+          if (!response.ok) showError((await response.json()).message);
+          await refresh();
+        });
+        actions.append(remove);
+        row.append(name, type, size, time, actions);
+        return row;
+      }),
+    );
+    empty.hidden = attachments.length > 0;
+  }
+
+  function upload(file) {
+    const item = document.createElement('li');
+    const label = Object.assign(document.createElement('span'), { textContent: file.name });
+    const bar = Object.assign(document.createElement('progress'), { max: 100, value: 0 });
+    bar.setAttribute('aria-label', `Uploading ${file.name}`);
+    item.append(label, bar);
+    progressList.append(item);
+    return new Promise((resolve) => {
+      const request = new XMLHttpRequest();
+      request.open('POST', url);
+      request.upload.addEventListener('progress', (event) => {
+        if (event.lengthComputable) bar.value = Math.round((event.loaded / event.total) * 100);
+      });
+      request.addEventListener('loadend', () => {
+        item.remove();
+        if (request.status === 201) resolve();
+        else {
+          let text = `Upload of ${file.name} failed`;
+          try {
+            text = `${file.name}: ${JSON.parse(request.responseText).message}`;
+          } catch {
+            // Not our JSON (a proxy's page, a dropped connection): keep the generic text.
+          }
+          showError(text);
+          resolve();
+        }
+      });
+      const form = new FormData();
+      form.append('file', file, file.name);
+      request.send(form);
+    });
+  }
+
+  async function uploadAll(files) {
+    showError('');
+    await Promise.all([...files].map(upload));
+    await refresh();
+  }
+
+  input.addEventListener('change', () => {
+    uploadAll(input.files);
+    input.value = '';
+  });
+  drop.addEventListener('dragover', (event) => {
+    event.preventDefault();
+    drop.classList.add('over');
+  });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (event) => {
+    event.preventDefault();
+    drop.classList.remove('over');
+    uploadAll(event.dataTransfer.files);
+  });
+  section.querySelector('.clear').addEventListener('click', async () => {
+    await fetch(url, { method: 'DELETE' });
+    await refresh();
+  });
+  return refresh;
+}
+
+// Listing first gives this browser its session cookie before any parallel uploads start; the
+// drafts list one after the other so that the first answer's cookie is the one both use.
+for (const section of document.querySelectorAll('.draft')) await setupDraft(section)();
+document.body.dataset.ready = 'true';
