@@ -105,7 +105,7 @@ describe('the demo page', () => {
     await page.click(`${draft('email-draft')} a:text("notes.txt")`);
     const file = await downloading;
     assert.equal(file.suggestedFilename(), 'notes.txt');
-    assert.equal((await readFile((await file.path())!)).toString(), 'picked notes');
+    assert.equal((await readFile(await file.path())).toString(), 'picked notes');
   });
 
   test('uploading the same name replaces the file', async (t) => {

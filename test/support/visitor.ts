@@ -43,7 +43,8 @@ export class Visitor {
   ): Promise<Response> {
     const form = new FormData();
     for (const [key, value] of Object.entries(fields)) form.append(key, value);
-    for (const [field, name, content] of files) form.append(field, new Blob([typeof content === 'string' ? content : new Uint8Array(content)]), name);
+    for (const [field, name, content] of files)
+      form.append(field, new Blob([typeof content === 'string' ? content : new Uint8Array(content)]), name);
     return this.request('POST', path, { body: form });
   }
 
