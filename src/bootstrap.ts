@@ -1,6 +1,7 @@
 import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import session from 'express-session';
 import { fileURLToPath } from 'node:url';
 import { AppModule, type DemoOverrides } from './app.module.js';
@@ -18,6 +19,16 @@ export async function createDemoApp(
   if (options.session !== false) app.use(sessionMiddleware(config));
   // The demo page (public/): two drafts against the module's API.
   app.useStaticAssets(fileURLToPath(new URL('../../public', import.meta.url)));
+  // The OpenAPI document at /api-json and its UI at /api.
+  const document = () =>
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('nestjs-session-attachments demo')
+        .setDescription('Temporary, session-owned file attachments')
+        .build(),
+    );
+  SwaggerModule.setup('api', app, document);
   app.enableShutdownHooks();
   return app;
 }

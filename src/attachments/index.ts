@@ -30,7 +30,7 @@ export {
   type StoredObject,
 } from './storage/attachment-storage.js';
 export { DiskStorage, type DiskStorageOptions } from './storage/disk-storage.js';
-export type { AttachmentJson } from './http/attachment-json.js';
+export { AttachmentErrorJson, AttachmentJson } from './http/attachment-json.js';
 export { BUNDLE_PATTERN, MAX_NAME_BYTES } from './names.js';
 export {
   AttachmentsSweeper,

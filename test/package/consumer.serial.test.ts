@@ -92,6 +92,7 @@ describe('the npm package in a fresh Nest app', () => {
           'nest-commander',
           'reflect-metadata',
           'rxjs',
+          '@nestjs/swagger',
         ].map(want),
       ],
       { cwd: folder, timeout: 300_000 },
