@@ -62,12 +62,16 @@ export class AttachmentsSweeper {
     let bytes = 0;
     const batchSize = this.options.sweepBatchSize;
     let last: OutdatedRow | undefined;
+    // A batch's blobs are deleted while the next batch's rows are: the two wait on different
+    // things (the disk, the database), and rows always go before their blobs.
+    let pendingBlobs: Promise<void> = Promise.resolve();
     for (;;) {
       const batch = options.dryRun
         ? await this.records.findPage(cutoff, last, batchSize)
         : await this.records.deleteBatch(cutoff, batchSize);
+      await pendingBlobs;
       if (batch.length === 0) break;
-      if (!options.dryRun) await this.deleteBlobs(batch.map((row) => row.storageKey));
+      if (!options.dryRun) pendingBlobs = this.deleteBlobs(batch.map((row) => row.storageKey));
       for (const row of batch) {
         count += 1;
         bytes += row.size;
@@ -77,6 +81,7 @@ export class AttachmentsSweeper {
       options.onProgress?.(count, Math.max(total, count));
       if (batch.length < batchSize) break;
     }
+    await pendingBlobs;
     return { count, bytes, durationMs: performance.now() - started };
   }
 
