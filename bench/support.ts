@@ -15,10 +15,16 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
+/**
+ * `BENCH_PROFILE=<folder>` runs every server under `node --cpu-prof`, writing one profile per
+ * server there when it stops (open them in Chrome DevTools or speedscope).
+ */
+const profileArgs = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}`] : [];
+
 /** Starts `dist/bench/servers/<script>.js` and waits for its "ready" line. */
 export async function startServer(name: string, script: string, env: Record<string, string>): Promise<BenchServer> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [`dist/bench/servers/${script}.js`], {
+  const child: ChildProcess = spawn(process.execPath, [...profileArgs, `dist/bench/servers/${script}.js`], {
     cwd: projectRoot,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,5 +1,6 @@
 // (c) The ceiling: plain node http + busboy streaming each file to disk (hashing in line, as
 // the module does) and nothing else; downloads through express.static on the same folder.
+import './exit-on-sigterm.js';
 import busboy from 'busboy';
 import express from 'express';
 import { createHash, randomBytes } from 'node:crypto';

@@ -1,4 +1,5 @@
 // (a) The demo app with this module, limits raised so a 1 GiB file is accepted.
+import './exit-on-sigterm.js';
 import 'reflect-metadata';
 import { createDemoApp } from '../../src/bootstrap.js';
 import { demoConfigFromEnv } from '../../src/demo-config.js';

@@ -1,5 +1,6 @@
 // (b) The baseline: what Nest's docs teach, written by hand. Multer's disk storage behind
 // AnyFilesInterceptor, then a TypeORM insert of the same metadata. No sessions, no hashing.
+import './exit-on-sigterm.js';
 import 'reflect-metadata';
 import { Controller, Get, Module, Param, Post, Res, UploadedFiles, UseInterceptors } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';

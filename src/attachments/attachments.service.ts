@@ -5,10 +5,11 @@ import type { AttachmentEntity } from './attachment.entity.js';
 import { RESOLVED_ATTACHMENTS_OPTIONS } from './attachments.tokens.js';
 import { AttachmentsException } from './attachments.errors.js';
 import type { ResolvedAttachmentsOptions } from './attachments.options.js';
-import { ByteMeter } from './byte-meter.js';
+import { ByteMeter, type ByteLimit } from './byte-meter.js';
 import { detectType, isAllowedType, SNIFF_BYTES, UNKNOWN_TYPE } from './content-type.js';
 import { assertBundleId, fileNameFromUrl, normalizeFileName } from './names.js';
-import { AttachmentRecords, type NewAttachmentRow } from './persistence/attachment-records.js';
+import { AttachmentRecords } from './persistence/attachment-records.js';
+import type { NewAttachmentRow } from './persistence/upsert.js';
 import type { SessionKey } from './session-key.js';
 import { AttachmentStorage, InjectAttachmentStorage } from './storage/attachment-storage.js';
 
@@ -48,18 +49,12 @@ export class AttachmentsService {
       for await (const file of files) {
         const name = normalizeFileName(file.name);
         let mimetype = UNKNOWN_TYPE;
-        // The session's remaining quota caps the file too, so both are enforced while streaming.
-        const { fileSize } = this.options.limits;
-        const quota = await this.remainingQuota(owner, staged);
         const meter = new ByteMeter({
-          maxBytes: Math.min(fileSize, quota),
-          tooLarge: () =>
-            quota < fileSize
-              ? AttachmentsException.create(
-                  'session_quota_exceeded',
-                  `at most ${this.options.limits.bytesPerSession} bytes per session`,
-                )
-              : AttachmentsException.create('file_too_large', `at most ${fileSize} bytes per file`),
+          // The session quota caps the file too, so both are enforced while streaming: from
+          // what this request has staged at once, and from what the session already holds once
+          // the file is big enough for the look-up to pay (the exact check runs at commit).
+          limit: this.fileLimit(this.options.limits.bytesPerSession - stagedBytes(staged)),
+          recheck: { afterBytes: QUOTA_LOOKUP_AFTER_BYTES, limit: async () => this.fileLimit(await this.remainingQuota(owner, staged)) },
           headBytes: SNIFF_BYTES,
           inspectHead: async (head) => {
             mimetype = await detectType(head, name);
@@ -155,10 +150,19 @@ export class AttachmentsService {
    * gone; the exact check runs again, under the bundle lock, when the rows are written.
    */
   private async remainingQuota(owner: SessionKey, staged: Map<string, NewAttachmentRow>): Promise<number> {
-    let pending = 0;
-    for (const row of staged.values()) pending += row.size;
     const held = await this.records.bytesHeld(owner);
-    return Math.max(0, this.options.limits.bytesPerSession - held - pending);
+    return Math.max(0, this.options.limits.bytesPerSession - held - stagedBytes(staged));
+  }
+
+  /** The per-file limit, or the session's remaining quota when that is smaller. */
+  private fileLimit(remainingQuota: number): ByteLimit {
+    const { fileSize, bytesPerSession } = this.options.limits;
+    return remainingQuota < fileSize
+      ? {
+          maxBytes: Math.max(0, remainingQuota),
+          tooLarge: () => AttachmentsException.create('session_quota_exceeded', `at most ${bytesPerSession} bytes per session`),
+        }
+      : { maxBytes: fileSize, tooLarge: () => AttachmentsException.create('file_too_large', `at most ${fileSize} bytes per file`) };
   }
 
   /** Best effort: a blob that cannot be deleted now is an orphan the sweep removes later. */
@@ -169,6 +173,19 @@ export class AttachmentsService {
         this.logger.warn(`Could not delete a blob; the orphan sweep will: ${String(result.reason)}`);
     }
   }
+}
+
+/**
+ * Below this size a file is written without first reading the session's usage: a small file
+ * that overruns the quota is refused at commit, and its bytes deleted, at no more cost than the
+ * look-up would have had.
+ */
+const QUOTA_LOOKUP_AFTER_BYTES = 1024 * 1024;
+
+function stagedBytes(staged: Map<string, NewAttachmentRow>): number {
+  let total = 0;
+  for (const row of staged.values()) total += row.size;
+  return total;
 }
 
 function toAttachment(row: AttachmentEntity): Attachment {

@@ -1,10 +1,19 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { ByteSource } from './storage/attachment-storage.js';
 
-export interface ByteMeterOptions {
-  /** Most bytes the source may have; one more fails with `tooLarge()`. */
+/** How many bytes a source may have, and the error for one byte more. */
+export interface ByteLimit {
   maxBytes: number;
   tooLarge: () => Error;
+}
+
+export interface ByteMeterOptions {
+  limit: ByteLimit;
+  /**
+   * A costlier limit, asked for once the source has passed `afterBytes` (it may only lower the
+   * limit): lets a small file skip a look-up that only a big file needs to fail early.
+   */
+  recheck?: { afterBytes: number; limit: () => Promise<ByteLimit> };
   /** How many leading bytes `inspectHead` wants to see. */
   headBytes: number;
   /** Called once with the leading bytes (all of them for a shorter source); may throw to refuse. */
@@ -19,8 +28,11 @@ export interface ByteMeterOptions {
 export class ByteMeter {
   private readonly hash: Hash = createHash('sha256');
   private counted = 0;
+  private limit: ByteLimit;
 
-  constructor(private readonly options: ByteMeterOptions) {}
+  constructor(private readonly options: ByteMeterOptions) {
+    this.limit = options.limit;
+  }
 
   get size(): number {
     return this.counted;
@@ -29,11 +41,15 @@ export class ByteMeter {
   async *measure(source: ByteSource): AsyncGenerator<Uint8Array> {
     const head: Uint8Array[] = [];
     let inspected = false;
+    let recheck = this.options.recheck;
     for await (const chunk of source as AsyncIterable<Uint8Array>) {
       this.counted += chunk.byteLength;
-      if (this.counted > this.options.maxBytes) {
-        throw this.options.tooLarge();
+      if (recheck && this.counted > recheck.afterBytes) {
+        const tighter = await recheck.limit();
+        if (tighter.maxBytes < this.limit.maxBytes) this.limit = tighter;
+        recheck = undefined;
       }
+      if (this.counted > this.limit.maxBytes) throw this.limit.tooLarge();
       this.hash.update(chunk);
       if (!inspected) {
         head.push(chunk);

@@ -1,30 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { randomUUID } from 'node:crypto';
-import { In, type EntityManager, type Repository } from 'typeorm';
+import type { Repository } from 'typeorm';
 import { AttachmentEntity } from '../attachment.entity.js';
-import { AttachmentsException } from '../attachments.errors.js';
+import { isPutFunctionInstalled, putInOneCall } from './put-function.js';
+import { quotaException, type BundleQuotas } from './quotas.js';
+import { upsertInTransaction, type NewAttachmentRow, type UpsertResult } from './upsert.js';
 import { WriteLock } from './write-lock.js';
-
-/** A stored file about to get its row: the bytes are already in storage under `storageKey`. */
-export interface NewAttachmentRow {
-  name: string;
-  mimetype: string;
-  size: number;
-  sha256: string;
-  storageKey: string;
-}
-
-/** The quotas checked inside the bundle's lock, so parallel uploads cannot overrun them. */
-export interface BundleQuotas {
-  filesPerBundle: number;
-  bytesPerSession: number;
-  bundlesPerSession: number;
-}
 
 /** Rows only: every query is scoped by session key, every write holds the bundle's lock. */
 @Injectable()
 export class AttachmentRecords {
+  private putFunction?: Promise<boolean>;
+
   constructor(
     @InjectRepository(AttachmentEntity) private readonly repository: Repository<AttachmentEntity>,
     private readonly lock: WriteLock,
@@ -53,46 +40,22 @@ export class AttachmentRecords {
   }
 
   /**
-   * Inserts or replaces the rows of one request, all or none. Returns the stored rows and the
-   * storage keys they replaced, which the caller deletes once this has committed.
+   * Inserts or replaces the rows of one request, all or none. Returns the stored rows (in name
+   * order) and the storage keys they replaced, which the caller deletes once this has committed.
    */
-  async upsert(
-    sessionKey: string,
-    bundle: string,
-    rows: NewAttachmentRow[],
-    quotas: BundleQuotas,
-  ): Promise<{ saved: AttachmentEntity[]; replacedKeys: string[] }> {
-    const names = rows.map((row) => row.name);
-    return this.lock.inBundle(sessionKey, bundle, async (manager) => {
-      const repository = manager.getRepository(AttachmentEntity);
-      const existing = await repository.findBy({ sessionKey, bundle, name: In(names) });
-      await checkQuotas(manager, sessionKey, bundle, rows, existing, quotas);
-      const now = Date.now();
-      const previous = new Map(existing.map((row) => [row.name, row]));
-      // The stored rows are known without reading them back: a replaced row keeps its id and
-      // created time (the upsert below keeps them too), a new row gets fresh ones.
-      const saved = rows.map((row): AttachmentEntity => {
-        const before = previous.get(row.name);
-        return {
-          ...row,
-          id: before?.id ?? randomUUID(),
-          sessionKey,
-          bundle,
-          createdAt: before?.createdAt ?? now,
-          updatedAt: now,
-        };
-      });
-      await repository
-        .createQueryBuilder()
-        .insert()
-        .values(saved)
-        // A row that exists keeps its id and created time; its content and updated time change.
-        .orUpdate(['mimetype', 'size', 'sha256', 'storage_key', 'updated_at'], ['session_key', 'bundle', 'name'])
-        .updateEntity(false)
-        .execute();
-      saved.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      return { saved, replacedKeys: existing.map((row) => row.storageKey) };
-    });
+  async upsert(sessionKey: string, bundle: string, rows: NewAttachmentRow[], quotas: BundleQuotas): Promise<UpsertResult> {
+    const result = (await this.putFunctionInstalled())
+      ? await putInOneCall(this.lock.dataSource, this.lock.bundleLock(sessionKey, bundle), sessionKey, bundle, rows, quotas)
+      : await this.lock.inBundle(sessionKey, bundle, (manager) => upsertInTransaction(manager, sessionKey, bundle, rows, quotas));
+    if (typeof result === 'string') throw quotaException(result, quotas);
+    result.saved.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return result;
+  }
+
+  /** Checked once: the function exists from the module's second migration on (PostgreSQL only). */
+  private putFunctionInstalled(): Promise<boolean> {
+    this.putFunction ??= this.lock.postgres ? isPutFunctionInstalled(this.lock.dataSource) : Promise.resolve(false);
+    return this.putFunction;
   }
 
   /** Deletes one row; returns its storage key, or undefined when there was none. */
@@ -159,35 +122,4 @@ function fromRawRow(row: RawAttachmentRow): AttachmentEntity {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
-}
-
-async function checkQuotas(
-  manager: EntityManager,
-  sessionKey: string,
-  bundle: string,
-  rows: NewAttachmentRow[],
-  existing: AttachmentEntity[],
-  quotas: BundleQuotas,
-): Promise<void> {
-  // One statement for all three quotas: every round trip counts on the upload path.
-  const usage = await manager
-    .getRepository(AttachmentEntity)
-    .createQueryBuilder('a')
-    .select('SUM(CASE WHEN a.bundle = :bundle THEN 1 ELSE 0 END)', 'inBundle')
-    .addSelect('COUNT(DISTINCT a.bundle)', 'bundles')
-    .addSelect('SUM(a.size)', 'bytes')
-    .where('a.session_key = :sessionKey', { sessionKey, bundle })
-    .getRawOne<{ inBundle: string | number | null; bundles: string | number; bytes: string | number | null }>();
-  const inBundle = Number(usage?.inBundle ?? 0);
-  if (inBundle + rows.length - existing.length > quotas.filesPerBundle) {
-    throw AttachmentsException.create('bundle_full', `at most ${quotas.filesPerBundle} files`);
-  }
-  if (inBundle === 0 && Number(usage?.bundles ?? 0) >= quotas.bundlesPerSession) {
-    throw AttachmentsException.create('too_many_bundles', `at most ${quotas.bundlesPerSession} bundles`);
-  }
-  const replaced = existing.reduce((total, row) => total + row.size, 0);
-  const incoming = rows.reduce((total, row) => total + row.size, 0);
-  if (Number(usage?.bytes ?? 0) - replaced + incoming > quotas.bytesPerSession) {
-    throw AttachmentsException.create('session_quota_exceeded', `at most ${quotas.bytesPerSession} bytes per session`);
-  }
 }

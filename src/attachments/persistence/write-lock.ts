@@ -33,11 +33,16 @@ export class WriteLock {
     return this.isPostgres;
   }
 
+  /** PostgreSQL's advisory-lock keys of one visitor's bundle. */
+  bundleLock(sessionKey: string, bundle: string): [namespace: number, key: number] {
+    return [BUNDLE_LOCK_NAMESPACE, bundleLockKey(sessionKey, bundle)];
+  }
+
   /** A transaction holding the write lock of one visitor's bundle. */
   inBundle<T>(sessionKey: string, bundle: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (!this.isPostgres) return this.inTransaction(work);
     return this.dataSource.transaction(async (manager) => {
-      await manager.query('SELECT pg_advisory_xact_lock($1, $2)', [BUNDLE_LOCK_NAMESPACE, bundleLockKey(sessionKey, bundle)]);
+      await manager.query('SELECT pg_advisory_xact_lock($1, $2)', this.bundleLock(sessionKey, bundle));
       return work(manager);
     });
   }

@@ -39,10 +39,14 @@ export class DiskStorage implements AttachmentStorage {
     const temporary = this.pathOf(`${key}.part`);
     const final = this.pathOf(key);
     await this.ensureFolder(join(this.root, 'tmp'));
+    // `flush` fsyncs the file before it closes: an acknowledged upload survives a power loss.
+    const target = createWriteStream(temporary, { flags: 'wx', flush: this.durable, highWaterMark: 256 * 1024 });
     try {
-      // `flush` fsyncs the file before it closes: an acknowledged upload survives a power loss.
-      await pipeline(source, createWriteStream(temporary, { flags: 'wx', flush: this.durable, highWaterMark: 256 * 1024 }));
+      await pipeline(source, target);
     } catch (error) {
+      // A write that fails while the file is still being opened creates it afterwards: wait
+      // for the stream to close, or the unlink would run first and leave the file behind.
+      if (!target.closed) await new Promise<void>((closed) => target.once('close', () => closed()));
       await unlink(temporary).catch(() => undefined);
       throw error;
     }

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { AttachmentEntity } from '../attachment.entity.js';
+import { PUT_FUNCTION_SIGNATURE } from '../migrations/1764144000000-session-attachments-put-function.js';
+import type { BundleQuotas, QuotaRefusal } from './quotas.js';
+import type { NewAttachmentRow, UpsertResult } from './upsert.js';
+
+/** Whether the migration that creates `session_attachments_put` has run on this PostgreSQL. */
+export async function isPutFunctionInstalled(dataSource: DataSource): Promise<boolean> {
+  const [row] = await dataSource.query<Array<{ installed: boolean }>>('SELECT to_regprocedure($1) IS NOT NULL AS installed', [
+    PUT_FUNCTION_SIGNATURE,
+  ]);
+  return row?.installed === true;
+}
+
+interface PutFunctionRow {
+  refused: QuotaRefusal | null;
+  saved_name: string;
+  saved_id: string;
+  saved_created_at: string;
+  replaced_key: string | null;
+}
+
+/** One upload's rows in one round trip: lock, quotas and upsert run inside the function. */
+export async function putInOneCall(
+  dataSource: DataSource,
+  lock: [namespace: number, key: number],
+  sessionKey: string,
+  bundle: string,
+  rows: NewAttachmentRow[],
+  quotas: BundleQuotas,
+): Promise<UpsertResult | QuotaRefusal> {
+  const now = Date.now();
+  const result = await dataSource.query<PutFunctionRow[]>(
+    'SELECT * FROM session_attachments_put($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)',
+    [
+      ...lock,
+      sessionKey,
+      bundle,
+      rows.map(() => randomUUID()),
+      rows.map((row) => row.name),
+      rows.map((row) => row.mimetype),
+      rows.map((row) => row.size),
+      rows.map((row) => row.sha256),
+      rows.map((row) => row.storageKey),
+      now,
+      quotas.filesPerBundle,
+      quotas.bytesPerSession,
+      quotas.bundlesPerSession,
+    ],
+  );
+  const refused = result[0]?.refused;
+  if (refused) return refused;
+  const written = new Map(result.map((row) => [row.saved_name, row]));
+  const saved = rows.map((row): AttachmentEntity => {
+    const stored = written.get(row.name);
+    if (!stored) throw new Error(`session_attachments_put returned no row for "${row.name}"`);
+    return { ...row, id: stored.saved_id, sessionKey, bundle, createdAt: Number(stored.saved_created_at), updatedAt: now };
+  });
+  const replacedKeys = result.flatMap((row) => (row.replaced_key === null ? [] : [row.replaced_key]));
+  return { saved, replacedKeys };
+}
