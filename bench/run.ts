@@ -20,6 +20,7 @@ import {
   uploadFile,
   withPeakRss,
   type BenchServer,
+  visitorCookies,
 } from './support.js';
 import { spawn } from 'node:child_process';
 
@@ -211,6 +212,9 @@ for (let round = 1; round <= plan.rounds; round += 1) {
 
   log('  1 KiB bursts');
   for (const server of order) {
+    // 32 visitors, one per connection, each with its own session (the module's cookie), each
+    // uploading small.txt again and again: after the first upload, every one replaces.
+    const cookies = server === 'a' ? await visitorCookies(servers.a.baseUrl + uploadPath.a, 32) : [];
     const result = await cannon({
       url: servers[server].baseUrl + uploadPath[server],
       method: 'POST',
@@ -218,6 +222,10 @@ for (let round = 1; round <= plan.rounds; round += 1) {
       duration: plan.burstSeconds,
       headers: { 'content-type': multipartType },
       body: smallBody,
+      setupClient: (client) => {
+        const cookie = cookies.pop();
+        if (cookie) client.setHeaders({ 'content-type': multipartType, cookie });
+      },
     });
     if (result.non2xx > 0 || result.errors > 0)
       log(`  ${server}: ${result.non2xx} non-2xx, ${result.errors} errors in the 1 KiB burst`);

@@ -130,6 +130,19 @@ export function download(url: string, cookie?: string) {
   });
 }
 
+/** Session cookies of `count` new visitors, each made by a GET of `url` (a list). */
+export async function visitorCookies(url: string, count: number): Promise<string[]> {
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const response = await fetch(url);
+      await response.arrayBuffer();
+      const cookie = response.headers.get('set-cookie')?.split(';')[0];
+      if (!cookie) throw new Error(`${url} set no session cookie`);
+      return cookie;
+    }),
+  );
+}
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);

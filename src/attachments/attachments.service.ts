@@ -54,7 +54,10 @@ export class AttachmentsService {
           // what this request has staged at once, and from what the session already holds once
           // the file is big enough for the look-up to pay (the exact check runs at commit).
           limit: this.fileLimit(this.options.limits.bytesPerSession - stagedBytes(staged)),
-          recheck: { afterBytes: QUOTA_LOOKUP_AFTER_BYTES, limit: async () => this.fileLimit(await this.remainingQuota(owner, staged)) },
+          recheck: {
+            afterBytes: QUOTA_LOOKUP_AFTER_BYTES,
+            limit: async () => this.fileLimit(await this.remainingQuota(owner, staged)),
+          },
           headBytes: SNIFF_BYTES,
           inspectHead: async (head) => {
             mimetype = await detectType(head, name);
@@ -162,7 +165,10 @@ export class AttachmentsService {
           maxBytes: Math.max(0, remainingQuota),
           tooLarge: () => AttachmentsException.create('session_quota_exceeded', `at most ${bytesPerSession} bytes per session`),
         }
-      : { maxBytes: fileSize, tooLarge: () => AttachmentsException.create('file_too_large', `at most ${fileSize} bytes per file`) };
+      : {
+          maxBytes: fileSize,
+          tooLarge: () => AttachmentsException.create('file_too_large', `at most ${fileSize} bytes per file`),
+        };
   }
 
   /** Best effort: a blob that cannot be deleted now is an orphan the sweep removes later. */
