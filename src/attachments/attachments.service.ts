@@ -85,7 +85,7 @@ export class AttachmentsService {
   /** The bundle's attachments, sorted by name; empty for an unknown bundle. */
   async list(owner: SessionKey, bundle: string): Promise<Attachment[]> {
     assertBundleId(bundle);
-    return (await this.records.list(owner, bundle)).map(toAttachment);
+    return this.records.listAttachments(owner, bundle);
   }
 
   /** One attachment with its storage key; `not_found` when it is missing or someone else's. */
