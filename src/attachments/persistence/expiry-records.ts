@@ -33,20 +33,23 @@ export class ExpiryRecords {
 
   /**
    * Deletes up to `limit` rows last written before `cutoff`, oldest first, in one statement.
-   * The outer `updated_at` test is re-checked by PostgreSQL against a row that a concurrent
-   * upload replaced meanwhile, so a file written during the sweep is never taken.
+   * A row that a concurrent upload replaced meanwhile is never taken: on PostgreSQL the batch
+   * is locked as it is picked (FOR UPDATE waits for the upload, then re-checks `updated_at` on
+   * the new version); on SQLite writes take turns anyway, and the outer test re-checks.
+   *
+   * On PostgreSQL the rows are then deleted by address (ctid), which always plans as a TID
+   * scan. With `id IN (subquery)` and an outer `updated_at` test, statistics that put few rows
+   * before the cutoff (old rows are the histogram's thin tail) led the planner to loops over
+   * every old row for each batch: 100,000 expired rows among a million took minutes.
    */
   deleteBatch(cutoff: number, limit: number): Promise<OutdatedRow[]> {
-    const [c1, l, c2] = this.placeholders(3);
-    const sql =
-      `DELETE FROM session_attachments WHERE id IN ` +
-      `(SELECT id FROM session_attachments WHERE updated_at < ${c1} ORDER BY updated_at LIMIT ${l}) ` +
-      `AND updated_at < ${c2} RETURNING ${COLUMNS}`;
+    const sql = deleteBatchStatement(this.lock.postgres);
+    const parameters = this.lock.postgres ? [cutoff, limit] : [cutoff, limit, cutoff];
     return this.lock.alone(async (manager) => {
       const runner = manager.dataSource.createQueryRunner();
       try {
         // The structured result holds what RETURNING gave in `records`, on every driver.
-        const result = await runner.query(sql, [cutoff, limit, cutoff], true);
+        const result = await runner.query(sql, parameters, true);
         return (result.records as RawOutdatedRow[]).map(toOutdatedRow);
       } finally {
         await runner.release();
@@ -88,6 +91,17 @@ export class ExpiryRecords {
   private placeholders(count: number): string[] {
     return Array.from({ length: count }, (_, index) => (this.lock.postgres ? `$${index + 1}` : '?'));
   }
+}
+
+/** The statement of `deleteBatch`: parameters (cutoff, limit), plus the cutoff again on SQLite. */
+export function deleteBatchStatement(postgres: boolean): string {
+  return postgres
+    ? `DELETE FROM session_attachments WHERE ctid = ANY (ARRAY(` +
+        `SELECT ctid FROM session_attachments WHERE updated_at < $1 ORDER BY updated_at LIMIT $2 FOR UPDATE)) ` +
+        `RETURNING ${COLUMNS}`
+    : `DELETE FROM session_attachments WHERE id IN ` +
+        `(SELECT id FROM session_attachments WHERE updated_at < ? ORDER BY updated_at LIMIT ?) ` +
+        `AND updated_at < ? RETURNING ${COLUMNS}`;
 }
 
 function toOutdatedRow(raw: RawOutdatedRow): OutdatedRow {

@@ -1,0 +1,53 @@
+// PostgreSQL writes an upload's rows through session_attachments_put (one round trip). Without
+// it (a schema made by `synchronize`) the module must still work, through a transaction.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { DataSource } from 'typeorm';
+import { startApp, type RunningApp } from '../support/test-app.js';
+import { Visitor, type AttachmentBody } from '../support/visitor.js';
+
+const SIGNATURE =
+  'session_attachments_put(integer, integer, varchar, varchar, varchar[], varchar[], varchar[], bigint[], varchar[], varchar[], bigint, bigint, bigint, bigint)';
+
+describe('the upload function on postgres', () => {
+  let running: RunningApp;
+  let dataSource: DataSource;
+  before(async () => {
+    running = await startApp('postgres', { attachments: { limits: { filesPerBundle: 2 } } });
+    dataSource = running.app.get(DataSource);
+  });
+  after(() => running.close());
+
+  const installed = async () => {
+    const [row] = await dataSource.query<Array<{ found: boolean }>>('SELECT to_regprocedure($1) IS NOT NULL AS found', [
+      SIGNATURE,
+    ]);
+    return row?.found;
+  };
+
+  test('the shipped migrations install it', async () => {
+    assert.equal(await installed(), true);
+  });
+
+  test('without it, uploads still store, replace and keep to the quotas', async () => {
+    // Dropped before this app's first upload, which is when the module looks for it.
+    await dataSource.query(`DROP FUNCTION ${SIGNATURE}`);
+    assert.equal(await installed(), false);
+    const visitor = new Visitor(running.baseUrl);
+    const [first] = (await (await visitor.upload('/attachments/fallback', [['f', 'a.txt', 'one']])).json()) as AttachmentBody[];
+    assert.equal((await visitor.upload('/attachments/fallback', [['f', 'b.txt', 'two']])).status, 201);
+    const replaced = await visitor.upload('/attachments/fallback', [['f', 'a.txt', 'one, again']]);
+    assert.equal(replaced.status, 201);
+    assert.equal(((await replaced.json()) as AttachmentBody[])[0]!.created, first!.created);
+    const refused = await visitor.upload('/attachments/fallback', [['f', 'c.txt', 'three']]);
+    assert.equal(refused.status, 400);
+    assert.equal(((await refused.json()) as { code: string }).code, 'bundle_full');
+    assert.deepEqual(
+      (await visitor.json<AttachmentBody[]>('/attachments/fallback')).map((attachment) => attachment.name),
+      ['a.txt', 'b.txt'],
+    );
+    assert.equal(await visitor.text('/attachments/fallback/a.txt'), 'one, again');
+    assert.equal(await running.rowCount(), 2);
+    assert.equal(await running.blobCount(), 2);
+  });
+});
