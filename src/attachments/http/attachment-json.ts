@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import type { Attachment } from '../attachment.js';
+import { isoTimestamp } from './iso-timestamp.js';
 
 /**
  * An attachment in JSON: the original app's four keys (`name`, `mimetype`, `size`, `created`)
@@ -28,8 +29,8 @@ export function toAttachmentJson(attachment: Attachment, bundleUrl: string): Att
     name: attachment.name,
     mimetype: attachment.mimetype,
     size: attachment.size,
-    created: attachment.created.toISOString(),
-    updated: attachment.updated.toISOString(),
+    created: isoTimestamp(attachment.created.getTime()),
+    updated: isoTimestamp(attachment.updated.getTime()),
     sha256: attachment.sha256,
     url: `${bundleUrl}/${encodeURIComponent(attachment.name)}`,
   };
