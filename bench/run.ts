@@ -171,93 +171,8 @@ function runSweepProcess(): Promise<{ count: number; durationMs: number }> {
   });
 }
 
-for (let round = 1; round <= plan.rounds; round += 1) {
-  // Rotate who goes first, so no server always meets a warm or a cold machine.
-  const order = (['a', 'b', 'c'] as Server[]).map((_, index, all) => all[(index + round) % all.length]!);
-  log(`round ${round}/${plan.rounds}`);
-
-  let moduleCookie: string | undefined;
-  for (const server of order) {
-    const { result, peakGrowth } = await withPeakRss(servers[server].pid, () =>
-      uploadFile(servers[server].baseUrl + bigPath[server], source, plan.big, 'big.bin'),
-    );
-    if (result.status !== 201) throw new Error(`${server}: big upload answered ${result.status}`);
-    if (server === 'a') moduleCookie = result.cookie;
-    record('upload', `upload ${plan.big / MiB} MiB`, 'MiB/s', 'higher', server, plan.big / MiB / result.seconds);
-    record('upload-rss', `  peak RSS growth, ${plan.big / MiB} MiB file`, 'MiB', 'lower', server, peakGrowth / MiB);
-  }
-  log('  downloads');
-  const probeRun = await withPeakRss(servers.a.pid, () =>
-    uploadFile(`${servers.a.baseUrl}/attachments/probe`, probe, plan.probe, 'probe.bin'),
-  );
-  record('probe-rss', `  peak RSS growth, ${plan.probe / MiB} MiB file`, 'MiB', 'lower', 'a', probeRun.peakGrowth / MiB);
-
-  // Downloads of the same 1 GiB: the module, the baseline's sendFile, express.static on the module's blob.
-  const blob = await largestFile(dirs.a);
-  const downloads: Record<Server, () => ReturnType<typeof download>> = {
-    a: () => download(`${servers.a.baseUrl}/attachments/bench-big/big.bin`, moduleCookie),
-    b: () => download(`${servers.b.baseUrl}/baseline/bench-big/big.bin`),
-    c: () => download(`${servers.c.baseUrl}/files/${blob}`),
-  };
-  for (const server of order) {
-    const result = await downloads[server]();
-    if (result.status !== 200 || result.bytes !== plan.big)
-      throw new Error(`${server}: download gave ${result.status}, ${result.bytes} bytes`);
-    record('download', `download ${plan.big / MiB} MiB`, 'MiB/s', 'higher', server, plan.big / MiB / result.seconds);
-  }
-  await fetch(`${servers.a.baseUrl}/attachments/bench-big`, { method: 'DELETE', headers: { cookie: moduleCookie ?? '' } });
-  await emptyFolder(dirs.b);
-  await emptyFolder(dirs.c);
-  await sql(baselineDb, `DELETE FROM baseline_uploads WHERE bundle IN ('bench', 'bench-big')`);
-
-  log('  1 KiB bursts');
-  for (const server of order) {
-    // 32 visitors, one per connection, each with its own session (the module's cookie), each
-    // uploading small.txt again and again: after the first upload, every one replaces.
-    const cookies = server === 'a' ? await visitorCookies(servers.a.baseUrl + uploadPath.a, 32) : [];
-    const result = await cannon({
-      url: servers[server].baseUrl + uploadPath[server],
-      method: 'POST',
-      connections: 32,
-      duration: plan.burstSeconds,
-      headers: { 'content-type': multipartType },
-      body: smallBody,
-      setupClient: (client) => {
-        const cookie = cookies.pop();
-        if (cookie) client.setHeaders({ 'content-type': multipartType, cookie });
-      },
-    });
-    if (result.non2xx > 0 || result.errors > 0)
-      log(`  ${server}: ${result.non2xx} non-2xx, ${result.errors} errors in the 1 KiB burst`);
-    record('small', '1 KiB uploads, 32 connections', 'req/s', 'higher', server, result.requests.average);
-    record('small-p99', '  p99 latency', 'ms', 'lower', server, result.latency.p99);
-  }
-
-  log('  lists');
-  for (const server of ['a', 'b'] as Server[]) {
-    const listing = {
-      url: server === 'a' ? `${servers.a.baseUrl}/attachments/listing` : `${servers.b.baseUrl}/baseline/listing`,
-      // One client at a time: the latency of a list, not of a queue of them.
-      connections: 1,
-      headers: server === 'a' ? { cookie: listCookie } : {},
-    };
-    // A second of warm-up, not measured (JIT, PostgreSQL's buffers), for both servers alike.
-    await cannon({ ...listing, duration: 1 });
-    const result = await cannon({ ...listing, duration: plan.listSeconds });
-    record(
-      'list',
-      `list 1,000 of ${plan.listRows.toLocaleString('en')} rows, 1 client, p99`,
-      'ms',
-      'lower',
-      server,
-      result.latency.p99,
-    );
-  }
-
-  log('  seeding the sweep');
-  await seedSweep();
-  log('  sweeps');
-  // The module's sweep runs while eight visitors keep uploading, each on its own connection.
+/** The module's expiry sweep, in a process of its own, while eight visitors keep uploading. */
+async function moduleSweep(): Promise<void> {
   const sweepVisitors = await visitorCookies(servers.a.baseUrl + uploadPath.a, 8);
   let uploadsDone!: () => void;
   const uploadsStopped = new Promise<void>((done) => (uploadsDone = done));
@@ -280,14 +195,11 @@ for (let round = 1; round <= plan.rounds; round += 1) {
   const report = await runSweepProcess();
   uploads.stop();
   await uploadsStopped;
-  record(
-    'sweep',
-    `sweep ${plan.sweepRows.toLocaleString('en')} rows (a: 8 visitors uploading meanwhile)`,
-    'rows/s',
-    'higher',
-    'a',
-    report.count / (report.durationMs / 1000),
-  );
+  record('sweep', SWEEP_LABEL, 'rows/s', 'higher', 'a', report.count / (report.durationMs / 1000));
+}
+
+/** The baseline's sweep: what a hand-written cron would do, one DELETE … RETURNING and unlinks. */
+async function baselineSweep(): Promise<void> {
   const started = performance.now();
   const gone = await sql<{ path: string }>(
     baselineDb,
@@ -295,8 +207,129 @@ for (let round = 1; round <= plan.rounds; round += 1) {
   );
   for (let start = 0; start < gone.length; start += 1000)
     await Promise.all(gone.slice(start, start + 1000).map((row) => unlink(row.path).catch(() => undefined)));
-  record('sweep', '', 'rows/s', 'higher', 'b', gone.length / ((performance.now() - started) / 1000));
+  record('sweep', SWEEP_LABEL, 'rows/s', 'higher', 'b', gone.length / ((performance.now() - started) / 1000));
 }
+const SWEEP_LABEL = `sweep ${plan.sweepRows.toLocaleString('en')} rows (a: 8 visitors uploading meanwhile)`;
+
+/**
+ * Flushes what earlier steps left dirty (written files, PostgreSQL's buffers) and pauses, so
+ * that a measurement does not pay for the writeback of the one before it.
+ */
+async function settle(): Promise<void> {
+  await new Promise<void>((done, fail) =>
+    spawn('sync', { stdio: 'ignore' })
+      .on('exit', () => done())
+      .on('error', fail),
+  );
+  // CHECKPOINT needs a superuser (the embedded server's is one); elsewhere it is skipped.
+  await sql(moduleDb, 'CHECKPOINT').catch(() => undefined);
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+}
+
+// Measure by measure, each over all rounds with the servers interleaved (who goes first
+// rotates), so that no measure runs after another's heavy leftovers (a sweep's mass deletes,
+// say) in some rounds and not in others.
+function orderOf(round: number): Server[] {
+  return (['a', 'b', 'c'] as Server[]).map((_, index, all) => all[(index + round) % all.length]!);
+}
+
+async function inRounds(name: string, measure: (round: number, order: Server[]) => Promise<void>): Promise<void> {
+  for (let round = 1; round <= plan.rounds; round += 1) {
+    await settle();
+    log(`${name}, round ${round}/${plan.rounds}`);
+    await measure(round, orderOf(round));
+  }
+}
+
+await inRounds('big files', async (_round, order) => {
+  let moduleCookie: string | undefined;
+  for (const server of order) {
+    const { result, peakGrowth } = await withPeakRss(servers[server].pid, () =>
+      uploadFile(servers[server].baseUrl + bigPath[server], source, plan.big, 'big.bin'),
+    );
+    if (result.status !== 201) throw new Error(`${server}: big upload answered ${result.status}`);
+    if (server === 'a') moduleCookie = result.cookie;
+    record('upload', `upload ${plan.big / MiB} MiB`, 'MiB/s', 'higher', server, plan.big / MiB / result.seconds);
+    record('upload-rss', `  peak RSS growth, ${plan.big / MiB} MiB file`, 'MiB', 'lower', server, peakGrowth / MiB);
+  }
+  // A smaller file's RSS growth, then downloads.
+  const probeRun = await withPeakRss(servers.a.pid, () =>
+    uploadFile(`${servers.a.baseUrl}/attachments/probe`, probe, plan.probe, 'probe.bin'),
+  );
+  record('probe-rss', `  peak RSS growth, ${plan.probe / MiB} MiB file`, 'MiB', 'lower', 'a', probeRun.peakGrowth / MiB);
+
+  // Downloads of the same 1 GiB: the module, the baseline's sendFile, express.static on the module's blob.
+  const blob = await largestFile(dirs.a);
+  const downloads: Record<Server, () => ReturnType<typeof download>> = {
+    a: () => download(`${servers.a.baseUrl}/attachments/bench-big/big.bin`, moduleCookie),
+    b: () => download(`${servers.b.baseUrl}/baseline/bench-big/big.bin`),
+    c: () => download(`${servers.c.baseUrl}/files/${blob}`),
+  };
+  for (const server of order) {
+    const result = await downloads[server]();
+    if (result.status !== 200 || result.bytes !== plan.big)
+      throw new Error(`${server}: download gave ${result.status}, ${result.bytes} bytes`);
+    record('download', `download ${plan.big / MiB} MiB`, 'MiB/s', 'higher', server, plan.big / MiB / result.seconds);
+  }
+  await fetch(`${servers.a.baseUrl}/attachments/bench-big`, { method: 'DELETE', headers: { cookie: moduleCookie ?? '' } });
+  await emptyFolder(dirs.b);
+  await emptyFolder(dirs.c);
+  await sql(baselineDb, `DELETE FROM baseline_uploads WHERE bundle IN ('bench', 'bench-big')`);
+});
+
+await inRounds('1 KiB bursts', async (_round, order) => {
+  for (const server of order) {
+    // 32 visitors, one per connection, each with its own session (the module's cookie), each
+    // uploading small.txt again and again: after the first upload, every one replaces.
+    const cookies = server === 'a' ? await visitorCookies(servers.a.baseUrl + uploadPath.a, 32) : [];
+    const result = await cannon({
+      url: servers[server].baseUrl + uploadPath[server],
+      method: 'POST',
+      connections: 32,
+      duration: plan.burstSeconds,
+      headers: { 'content-type': multipartType },
+      body: smallBody,
+      setupClient: (client) => {
+        const cookie = cookies.pop();
+        if (cookie) client.setHeaders({ 'content-type': multipartType, cookie });
+      },
+    });
+    if (result.non2xx > 0 || result.errors > 0)
+      log(`  ${server}: ${result.non2xx} non-2xx, ${result.errors} errors in the 1 KiB burst`);
+    record('small', '1 KiB uploads, 32 connections', 'req/s', 'higher', server, result.requests.average);
+    record('small-p99', '  p99 latency', 'ms', 'lower', server, result.latency.p99);
+  }
+});
+
+await inRounds('lists', async () => {
+  for (const server of ['a', 'b'] as Server[]) {
+    const listing = {
+      url: server === 'a' ? `${servers.a.baseUrl}/attachments/listing` : `${servers.b.baseUrl}/baseline/listing`,
+      // One client at a time: the latency of a list, not of a queue of them.
+      connections: 1,
+      headers: server === 'a' ? { cookie: listCookie } : {},
+    };
+    // A second of warm-up, not measured (JIT, PostgreSQL's buffers), for both servers alike.
+    await cannon({ ...listing, duration: 1 });
+    const result = await cannon({ ...listing, duration: plan.listSeconds });
+    record(
+      'list',
+      `list 1,000 of ${plan.listRows.toLocaleString('en')} rows, 1 client, p99`,
+      'ms',
+      'lower',
+      server,
+      result.latency.p99,
+    );
+  }
+});
+
+await inRounds('sweeps', async (round) => {
+  await seedSweep();
+  await settle();
+  // Who sweeps first alternates: the first meets whatever the machine is still doing.
+  const sweeps = [moduleSweep, baselineSweep];
+  for (const sweep of round % 2 ? sweeps : sweeps.reverse()) await sweep();
+});
 
 for (const server of Object.values(servers)) await server.stop();
 await moduleDb.drop();
