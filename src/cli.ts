@@ -1,3 +1,4 @@
+import './cli-thread-pool.js';
 import 'reflect-metadata';
 import { CommandFactory } from 'nest-commander';
 import { CliModule } from './cli.module.js';

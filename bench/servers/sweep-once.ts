@@ -1,5 +1,6 @@
 // One expiry sweep through the module's own sweeper, in a process of its own (as the CLI
 // would), printing its report as JSON for the bench.
+import '../../src/cli-thread-pool.js';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { AttachmentsSweeper } from '../../src/attachments/index.js';
