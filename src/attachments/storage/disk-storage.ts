@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AttachmentStorage, ByteRange, ByteSource, StoredObject } from './attachment-storage.js';
+import { withEarlyWriteback } from './early-writeback.js';
 import { FolderFlusher } from './folder-flusher.js';
 
 const BLOB_KEY = /^[0-9a-f]{32}$/;
@@ -44,7 +45,7 @@ export class DiskStorage implements AttachmentStorage {
     // `flush` fsyncs the file before it closes: an acknowledged upload survives a power loss.
     const target = createWriteStream(temporary, { flags: 'wx', flush: this.durable, highWaterMark: 256 * 1024 });
     try {
-      await pipeline(source, target);
+      await pipeline(this.durable ? withEarlyWriteback(source, target) : source, target);
     } catch (error) {
       // A write that fails while the file is still being opened creates it afterwards: wait
       // for the stream to close, or the unlink would run first and leave the file behind.

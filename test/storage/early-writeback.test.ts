@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { after, before, describe, test } from 'node:test';
+import { withEarlyWriteback } from '../../src/attachments/storage/early-writeback.js';
+
+const KiB = 1024;
+
+async function* chunks(count: number, size: number, failAt?: number) {
+  for (let index = 0; index < count; index += 1) {
+    if (index === failAt) throw new Error('client went away');
+    yield randomBytes(size);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+describe('early writeback of big files', () => {
+  let folder: string;
+  before(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'early-writeback-'));
+  });
+  after(() => rm(folder, { recursive: true, force: true }));
+
+  test('flushes every `every` bytes while writing, one flush at a time, and the file is whole', async () => {
+    const path = join(folder, 'big');
+    const target = createWriteStream(path, { flags: 'wx' });
+    const flushes: number[] = [];
+    let running = 0;
+    const source = chunks(40, 64 * KiB);
+    const sent = createHash('sha256');
+    async function* recorded() {
+      for await (const chunk of source) {
+        sent.update(chunk);
+        yield chunk;
+      }
+    }
+    await pipeline(
+      withEarlyWriteback(recorded(), target, 256 * KiB, (fd, done) => {
+        running += 1;
+        assert.equal(running, 1, 'never two flushes at once');
+        flushes.push(fd);
+        setImmediate(() => {
+          running -= 1;
+          done();
+        });
+      }),
+      target,
+    );
+    // At most one per 256 KiB (10); fewer if the file was not open yet or a flush was running.
+    assert.ok(flushes.length >= 4 && flushes.length <= 10, `${flushes.length} flushes for 2.5 MiB every 256 KiB`);
+    assert.equal(running, 0, 'the last flush settled before the stream ended');
+    assert.equal(
+      createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex'),
+      sent.digest('hex'),
+    );
+  });
+
+  test('a file smaller than `every` is never flushed early', async () => {
+    const target = createWriteStream(join(folder, 'small'), { flags: 'wx' });
+    let flushes = 0;
+    await pipeline(
+      withEarlyWriteback(chunks(3, 64 * KiB), target, 256 * KiB, (_fd, done) => {
+        flushes += 1;
+        done();
+      }),
+      target,
+    );
+    assert.equal(flushes, 0);
+  });
+
+  test('a source that fails mid-way fails the write, with the real fdatasync running', async () => {
+    const target = createWriteStream(join(folder, 'broken'), { flags: 'wx' });
+    await assert.rejects(pipeline(withEarlyWriteback(chunks(20, 64 * KiB, 12), target, 128 * KiB), target), /client went away/);
+    assert.ok(target.destroyed);
+  });
+});
