@@ -56,6 +56,32 @@ describe('the database goes away and comes back (real PostgreSQL, stopped and re
     );
     assert.equal(await visitor.text('/attachments/outage/before.txt'), 'before');
   });
+
+  test('an app whose very first upload meets the outage recovers too', async () => {
+    // The first upload is when the module looks for its PostgreSQL function: a failed look-up
+    // must not be remembered as the answer.
+    const database: TestDatabase = { ...running.database, drop: async () => undefined };
+    const fresh = await startApp('postgres', { database });
+    try {
+      const visitor = new Visitor(fresh.baseUrl);
+      await server.pause();
+      assert.equal((await visitor.upload('/attachments/first', [['f', 'during.txt', 'during']])).status, 503);
+      await server.resume();
+      let recovered: Response | undefined;
+      for (let attempt = 0; attempt < 50; attempt += 1) {
+        recovered = await visitor.upload('/attachments/first', [['f', 'after.txt', 'after']]);
+        if (recovered.status === 201) break;
+        await new Promise((done) => setTimeout(done, 100));
+      }
+      assert.equal(recovered?.status, 201);
+      assert.deepEqual(
+        (await visitor.json<AttachmentBody[]>('/attachments/first')).map((a) => a.name),
+        ['after.txt'],
+      );
+    } finally {
+      await fresh.close();
+    }
+  });
 });
 
 describe('the disk fills up', () => {

@@ -70,9 +70,17 @@ export class AttachmentRecords {
     return this.lock.postgres ? `$${position}` : '?';
   }
 
-  /** Checked once: the function exists from the module's second migration on (PostgreSQL only). */
+  /**
+   * Checked once: the function exists from the module's second migration on (PostgreSQL only).
+   * A look-up that fails (the database is away) is forgotten, so the next upload asks again.
+   */
   private putFunctionInstalled(): Promise<boolean> {
-    this.putFunction ??= this.lock.postgres ? isPutFunctionInstalled(this.lock.dataSource) : Promise.resolve(false);
+    this.putFunction ??= this.lock.postgres
+      ? isPutFunctionInstalled(this.lock.dataSource).catch((error: unknown) => {
+          this.putFunction = undefined;
+          throw error;
+        })
+      : Promise.resolve(false);
     return this.putFunction;
   }
 
