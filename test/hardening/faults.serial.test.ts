@@ -16,6 +16,16 @@ import { Visitor, type AttachmentBody } from '../support/visitor.js';
 const projectRoot = resolve(import.meta.dirname, '../../..');
 const code = async (response: Response) => ((await response.json()) as { code: string }).code;
 
+/** Uploads after.txt until the database answers again (up to 5 s); the last status. */
+async function uploadOnceBack(visitor: Visitor, path: string): Promise<number> {
+  let status = 0;
+  for (let attempt = 0; attempt < 50 && status !== 201; attempt += 1) {
+    if (attempt > 0) await new Promise((done) => setTimeout(done, 100));
+    status = (await visitor.upload(path, [['f', 'after.txt', 'after']])).status;
+  }
+  return status;
+}
+
 describe('the database goes away and comes back (real PostgreSQL, stopped and restarted)', () => {
   let server: RunningPostgres;
   let running: RunningApp;
@@ -43,13 +53,7 @@ describe('the database goes away and comes back (real PostgreSQL, stopped and re
     assert.equal(await running.temporaryCount(), 0);
     assert.equal(await running.blobCount(), 1, 'the refused upload left no bytes');
     await server.resume();
-    let recovered: Response | undefined;
-    for (let attempt = 0; attempt < 50; attempt += 1) {
-      recovered = await visitor.upload('/attachments/outage', [['f', 'after.txt', 'after']]);
-      if (recovered.status === 201) break;
-      await new Promise((done) => setTimeout(done, 100));
-    }
-    assert.equal(recovered?.status, 201);
+    assert.equal(await uploadOnceBack(visitor, '/attachments/outage'), 201);
     assert.deepEqual(
       (await visitor.json<AttachmentBody[]>('/attachments/outage')).map((a) => a.name),
       ['after.txt', 'before.txt'],
@@ -67,13 +71,7 @@ describe('the database goes away and comes back (real PostgreSQL, stopped and re
       await server.pause();
       assert.equal((await visitor.upload('/attachments/first', [['f', 'during.txt', 'during']])).status, 503);
       await server.resume();
-      let recovered: Response | undefined;
-      for (let attempt = 0; attempt < 50; attempt += 1) {
-        recovered = await visitor.upload('/attachments/first', [['f', 'after.txt', 'after']]);
-        if (recovered.status === 201) break;
-        await new Promise((done) => setTimeout(done, 100));
-      }
-      assert.equal(recovered?.status, 201);
+      assert.equal(await uploadOnceBack(visitor, '/attachments/first'), 201);
       assert.deepEqual(
         (await visitor.json<AttachmentBody[]>('/attachments/first')).map((a) => a.name),
         ['after.txt'],
