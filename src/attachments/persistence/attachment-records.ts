@@ -24,9 +24,10 @@ export class AttachmentRecords {
    * column parsing and the objects in between cost more than the query itself.
    */
   async listAttachments(sessionKey: string, bundle: string): Promise<Attachment[]> {
+    const [session, bundleParameter] = this.lock.placeholders(2);
     const rows = await this.repository.query<ListedRow[]>(
       `SELECT name, mimetype, size, sha256, created_at, updated_at FROM session_attachments ` +
-        `WHERE session_key = ${this.placeholder(1)} AND bundle = ${this.placeholder(2)} ORDER BY name`,
+        `WHERE session_key = ${session} AND bundle = ${bundleParameter} ORDER BY name`,
       [sessionKey, bundle],
     );
     return rows.map((row) => ({
@@ -64,10 +65,6 @@ export class AttachmentRecords {
     if (typeof result === 'string') throw quotaException(result, quotas);
     result.saved.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return result;
-  }
-
-  private placeholder(position: number): string {
-    return this.lock.postgres ? `$${position}` : '?';
   }
 
   /**

@@ -59,7 +59,7 @@ export class ExpiryRecords {
 
   /** The rows a sweep would remove, a page at a time (keyset pagination on updated_at, id). */
   async findPage(cutoff: number, after: OutdatedRow | undefined, limit: number): Promise<OutdatedRow[]> {
-    const [p1, p2, p3, p4, p5] = this.placeholders(5);
+    const [p1, p2, p3, p4, p5] = this.lock.placeholders(5);
     const sql = after
       ? `SELECT ${COLUMNS} FROM session_attachments WHERE updated_at < ${p1} ` +
         `AND (updated_at > ${p2} OR (updated_at = ${p3} AND id > ${p4})) ORDER BY updated_at, id LIMIT ${p5}`
@@ -70,7 +70,7 @@ export class ExpiryRecords {
   }
 
   async countOlderThan(cutoff: number): Promise<{ count: number; bytes: number }> {
-    const [c] = this.placeholders(1);
+    const [c] = this.lock.placeholders(1);
     const [row] = await this.lock.dataSource.query<Array<{ count: string | number; bytes: string | number | null }>>(
       `SELECT COUNT(*) AS count, SUM(size) AS bytes FROM session_attachments WHERE updated_at < ${c}`,
       [cutoff],
@@ -85,11 +85,6 @@ export class ExpiryRecords {
       .getRepository(AttachmentEntity)
       .find({ select: { storageKey: true }, where: { storageKey: In(keys) } });
     return new Set(rows.map((row) => row.storageKey));
-  }
-
-  /** Positional placeholders: `$1…` on PostgreSQL, `?` on SQLite (so each use needs its own value). */
-  private placeholders(count: number): string[] {
-    return Array.from({ length: count }, (_, index) => (this.lock.postgres ? `$${index + 1}` : '?'));
   }
 }
 

@@ -33,6 +33,11 @@ export class WriteLock {
     return this.isPostgres;
   }
 
+  /** Positional placeholders: `$1…` on PostgreSQL, `?` on SQLite (so each use needs its own value). */
+  placeholders(count: number): string[] {
+    return Array.from({ length: count }, (_, index) => (this.isPostgres ? `$${index + 1}` : '?'));
+  }
+
   /** PostgreSQL's advisory-lock keys of one visitor's bundle. */
   bundleLock(sessionKey: string, bundle: string): [namespace: number, key: number] {
     return [BUNDLE_LOCK_NAMESPACE, bundleLockKey(sessionKey, bundle)];
