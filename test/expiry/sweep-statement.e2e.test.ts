@@ -8,6 +8,7 @@ import { deleteBatchStatement } from '../../src/attachments/persistence/expiry-r
 import { withClient } from '../support/databases.js';
 import { seedAttachments } from '../support/seed.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait-for.js';
 
 const DAY = 24 * 3600_000;
 
@@ -57,8 +58,14 @@ describe('the sweep statement on postgres', () => {
         victim!.id,
       ]);
       const sweep = running.app.get(AttachmentsSweeper).removeOutdated({ olderThan: DAY });
-      // The sweep blocks on the replaced row; give it time to get there, then commit.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The sweep blocks on the replaced row: commit once it waits there.
+      const waiting = await waitFor(async () => {
+        const { rows } = await client.query<{ n: number }>(
+          "SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM session_attachments%'",
+        );
+        return rows[0]!.n > 0;
+      });
+      assert.ok(waiting, 'the sweep waits for the uncommitted replacement');
       await client.query('COMMIT');
       const report = await sweep;
       assert.equal(report.count, 19);

@@ -10,19 +10,11 @@ import { DATABASE_KINDS, createTestDatabase } from '../support/databases.js';
 import { seedAttachments } from '../support/seed.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
+import { waitFor } from '../support/wait-for.js';
 
 const HOUR = 3600_000;
 
 const storageOf = (running: RunningApp) => running.app.get<AttachmentStorage, AttachmentStorage>(AttachmentStorage);
-
-async function eventually(check: () => Promise<boolean>, timeout = 8000): Promise<boolean> {
-  const deadline = Date.now() + timeout;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return check();
-}
 
 for (const kind of DATABASE_KINDS) {
   describe(`scheduled sweep on ${kind}`, () => {
@@ -39,7 +31,7 @@ for (const kind of DATABASE_KINDS) {
         ['f', 'fresh.txt', 'fresh'],
       ]);
       await ageAttachments(running, 2 * HOUR, ['stale.txt']);
-      assert.ok(await eventually(async () => (await visitor.names('sweep')).length === 1), 'the stale file goes');
+      assert.ok(await waitFor(async () => (await visitor.names('sweep')).length === 1), 'the stale file goes');
       assert.deepEqual(await visitor.names('sweep'), ['fresh.txt']);
       assert.equal(await running.blobCount(), 1);
     });
@@ -48,9 +40,9 @@ for (const kind of DATABASE_KINDS) {
       const visitor = new Visitor(running.baseUrl);
       await visitor.upload('/attachments/rewrite', [['f', 'doc.txt', 'v1']]);
       await ageAttachments(running, 2 * HOUR, ['doc.txt']);
-      // Re-uploading moves `updated`; the sweep must now leave it.
+      // Re-uploading moves `updated`; a sweep must now leave it.
       await visitor.upload('/attachments/rewrite', [['f', 'doc.txt', 'v2']]);
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      await running.app.get(AttachmentsSweeper).sweep();
       assert.equal(await visitor.text('/attachments/rewrite/doc.txt'), 'v2');
     });
   });

@@ -12,17 +12,22 @@ import { createTestDatabase, withClient, type TestDatabase } from '../support/da
 import { freePort, startEmbeddedPostgres, type RunningPostgres } from '../support/postgres-server.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor, type AttachmentBody } from '../support/visitor.js';
+import { waitFor } from '../support/wait-for.js';
 
 const projectRoot = resolve(import.meta.dirname, '../../..');
 const code = async (response: Response) => ((await response.json()) as { code: string }).code;
 
-/** Uploads after.txt until the database answers again (up to 5 s); the last status. */
+/** Uploads after.txt until the database answers again; the last status. */
 async function uploadOnceBack(visitor: Visitor, path: string): Promise<number> {
   let status = 0;
-  for (let attempt = 0; attempt < 50 && status !== 201; attempt += 1) {
-    if (attempt > 0) await new Promise((done) => setTimeout(done, 100));
-    status = (await visitor.upload(path, [['f', 'after.txt', 'after']])).status;
-  }
+  await waitFor(
+    async () => {
+      status = (await visitor.upload(path, [['f', 'after.txt', 'after']])).status;
+      return status === 201;
+    },
+    60_000,
+    100,
+  );
   return status;
 }
 
@@ -140,16 +145,12 @@ describe('kill -9 mid-upload', () => {
     });
     const baseUrl = `http://127.0.0.1:${port}`;
     try {
-      for (let attempt = 0; attempt < 200; attempt += 1) {
-        if (
-          await fetch(`${baseUrl}/attachments/probe`).then(
-            () => true,
-            () => false,
-          )
-        )
-          break;
-        await new Promise((done) => setTimeout(done, 100));
-      }
+      await waitFor(() =>
+        fetch(`${baseUrl}/attachments/probe`).then(
+          () => true,
+          () => false,
+        ),
+      );
       const upload = httpRequest(`${baseUrl}/attachments/killed`, {
         method: 'POST',
         headers: { 'content-type': 'multipart/form-data; boundary=kill', 'content-length': String(10 * 1024 * 1024) },
@@ -158,10 +159,7 @@ describe('kill -9 mid-upload', () => {
       upload.write('--kill\r\nContent-Disposition: form-data; name="f"; filename="partial.txt"\r\n\r\n');
       upload.write(Buffer.alloc(512 * 1024, 'p'));
       const temporary = join(directory, 'tmp');
-      for (let attempt = 0; attempt < 100; attempt += 1) {
-        if ((await readdir(temporary).catch(() => [])).length > 0) break;
-        await new Promise((done) => setTimeout(done, 50));
-      }
+      await waitFor(async () => (await readdir(temporary).catch(() => [])).length > 0);
       assert.equal((await readdir(temporary)).length, 1, 'the upload was under way');
       server.kill('SIGKILL');
       await new Promise((done) => server.once('exit', done));

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor, type AttachmentBody } from '../support/visitor.js';
+import { waitFor } from '../support/wait-for.js';
 
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
@@ -168,10 +169,7 @@ for (const kind of DATABASE_KINDS) {
       const blobs = await running.blobCount();
       await abortedUpload(running.baseUrl, '/attachments/abort', visitor.cookie!);
       // The server notices the closed socket asynchronously.
-      for (let attempt = 0; attempt < 50 && (await running.temporaryCount()) > 0; attempt += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      assert.equal(await running.temporaryCount(), 0);
+      assert.ok(await waitFor(async () => (await running.temporaryCount()) === 0), 'the temporary file goes');
       assert.equal(await running.rowCount(), rows);
       assert.equal(await running.blobCount(), blobs);
       assert.deepEqual(await visitor.json('/attachments/abort'), []);
