@@ -15,7 +15,10 @@ const runner = resolve(distTest, 'support/run-tests.js');
  * need none).
  */
 function runnerEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://unused@127.0.0.1:1/unused' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: process.env.DATABASE_URL ?? 'postgres://unused@127.0.0.1:1/unused',
+  };
   delete env.NODE_TEST_CONTEXT;
   return env;
 }
