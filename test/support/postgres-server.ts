@@ -50,10 +50,15 @@ interface ServerUser {
 const PASSWORD = 'attachments-test';
 
 export async function startEmbeddedPostgres(): Promise<RunningPostgres> {
-  const folder = await mkdtemp(join(tmpdir(), 'attachments-pg-'));
-  // The folder is made by us; the server (maybe another user) must be able to enter it.
-  await chmod(folder, 0o755);
+  let folder: string;
   try {
+    folder = await mkdtemp(join(tmpdir(), 'attachments-pg-'));
+  } catch (error) {
+    throw new PostgresStartError(`no temporary folder for its data (${(error as Error).message})`);
+  }
+  try {
+    // The folder is made by us; the server (maybe another user) must be able to enter it.
+    await chmod(folder, 0o755);
     const user = serverUser();
     const binaries = await reachableBinaries(folder, user);
     const data = join(folder, 'data');

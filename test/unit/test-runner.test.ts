@@ -78,4 +78,17 @@ describe('the test runner', () => {
     assert.notEqual(result.status, 0, result.stdout + result.stderr);
     assert.match(result.stderr, /No test file/);
   });
+
+  test('a run that cannot start PostgreSQL says why and how to fix it, and exits non-zero', () => {
+    const env = runnerEnv();
+    delete env.DATABASE_URL;
+    env.TMPDIR = '/nonexistent-folder-for-the-runner-test';
+    const result = spawnSync(process.execPath, [runner, `--root=${resolve(distTest, 'fixtures/runner/passing')}`], {
+      encoding: 'utf8',
+      env,
+      timeout: 120_000,
+    });
+    assert.notEqual(result.status, 0, result.stdout + result.stderr);
+    assert.match(result.stderr, /^Could not start a PostgreSQL server for this run: .+ DATABASE_URL=postgres:\/\/\S+ npm test$/m);
+  });
 });
