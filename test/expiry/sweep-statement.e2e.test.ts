@@ -60,6 +60,8 @@ describe('the sweep statement on postgres', () => {
       const sweep = running.app.get(AttachmentsSweeper).removeOutdated({ olderThan: DAY });
       // The sweep blocks on the replaced row: commit once it waits there.
       const waiting = await waitFor(async () => {
+        // Inside a transaction the activity view is a snapshot, taken once unless cleared.
+        await client.query('SELECT pg_stat_clear_snapshot()');
         const { rows } = await client.query<{ n: number }>(
           "SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM session_attachments%'",
         );
