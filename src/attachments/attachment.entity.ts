@@ -45,4 +45,15 @@ export class AttachmentEntity {
 
   @Column({ name: 'updated_at', type: 'bigint', transformer: bigintAsNumber })
   updatedAt!: number;
+
+  /**
+   * The `take()` that is handing this file over, so that a concurrent one does not hand it
+   * too; null when no take holds it. A new upload of the same name drops the claim.
+   */
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  claim!: string | null;
+
+  /** When `claim` was set (epoch ms): a claim left by a process that died goes stale. */
+  @Column({ name: 'claimed_at', type: 'bigint', nullable: true, transformer: bigintAsNumber })
+  claimedAt!: number | null;
 }

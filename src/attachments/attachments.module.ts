@@ -16,7 +16,10 @@ import { RemoveOutdatedAttachmentsCommand } from './expiry/remove-outdated-attac
 import { SweepSchedule } from './expiry/sweep-schedule.js';
 import { AttachmentRecords } from './persistence/attachment-records.js';
 import { ExpiryRecords } from './persistence/expiry-records.js';
-import { WriteLock } from './persistence/write-lock.js';
+import { SessionLock } from './persistence/session-lock.js';
+import { sqlDialectProvider } from './persistence/sql-dialect.js';
+import { SweepLock } from './persistence/sweep-lock.js';
+import { WriteTurns } from './persistence/write-turns.js';
 import { AttachmentStorage } from './storage/attachment-storage.js';
 import { DiskStorage } from './storage/disk-storage.js';
 
@@ -47,7 +50,10 @@ const storage: Provider = {
   providers: [
     resolvedOptions,
     storage,
-    WriteLock,
+    sqlDialectProvider,
+    WriteTurns,
+    SessionLock,
+    SweepLock,
     AttachmentRecords,
     ExpiryRecords,
     AttachmentsService,

@@ -9,6 +9,8 @@ import { ByteMeter, type ByteLimit } from './byte-meter.js';
 import { detectType, isAllowedType, SNIFF_BYTES, UNKNOWN_TYPE } from './content-type.js';
 import { assertBundleId, fileNameFromUrl, normalizeFileName } from './names.js';
 import { AttachmentRecords } from './persistence/attachment-records.js';
+import { DatabaseFailure } from './persistence/database-failure.js';
+import type { BundleQuotas, QuotaRefusal } from './persistence/quotas.js';
 import type { NewAttachmentRow } from './persistence/upsert.js';
 import type { SessionKey } from './session-key.js';
 import { AttachmentStorage, InjectAttachmentStorage } from './storage/attachment-storage.js';
@@ -71,27 +73,43 @@ export class AttachmentsService {
         staged.set(name, { name, mimetype, size: meter.size, sha256: meter.sha256(), storageKey: key });
       }
       if (staged.size === 0) throw AttachmentsException.create('no_files');
-      const { saved, replacedKeys } = await this.records.upsert(owner, bundle, [...staged.values()], this.options.limits);
-      const kept = new Set(saved.map((row) => row.storageKey));
-      // Replaced blobs, and earlier copies of a name sent twice in this request.
-      await this.deleteBlobs([...replacedKeys, ...written.filter((key) => !kept.has(key))]);
-      return saved.map(toAttachment);
     } catch (error) {
       await this.deleteBlobs(written);
-      throw error;
+      throw serviceError(error);
     }
+    const rows = [...staged.values()];
+    const rowKeys = new Set(rows.map((row) => row.storageKey));
+    // Earlier copies of a name sent twice in this request: no row ever points at them.
+    const superseded = written.filter((key) => !rowKeys.has(key));
+    let result: Awaited<ReturnType<AttachmentRecords['upsert']>>;
+    try {
+      result = await this.records.upsert(owner, bundle, rows, this.options.limits);
+    } catch (error) {
+      // When the write's outcome is unknown (the connection broke after the server may have
+      // committed), rows may point at these bytes: they stay, and the orphan sweep, which
+      // checks references, removes them if no row does.
+      const mayHaveWritten = !(error instanceof DatabaseFailure) || error.mayHaveWritten;
+      await this.deleteBlobs(mayHaveWritten ? superseded : written);
+      throw serviceError(error);
+    }
+    if (typeof result === 'string') {
+      await this.deleteBlobs(written);
+      throw refusalError(result, this.options.limits);
+    }
+    await this.deleteBlobs([...result.replacedKeys, ...superseded]);
+    return result.saved.map(toAttachment);
   }
 
   /** The bundle's attachments, sorted by name; empty for an unknown bundle. */
   async list(owner: SessionKey, bundle: string): Promise<Attachment[]> {
     assertBundleId(bundle);
-    return this.records.listAttachments(owner, bundle);
+    return this.records.listAttachments(owner, bundle).catch(rethrowServiceError);
   }
 
   /** One attachment with its storage key; `not_found` when it is missing or someone else's. */
   async find(owner: SessionKey, bundle: string, name: string): Promise<StoredAttachment> {
     assertBundleId(bundle);
-    const row = await this.records.find(owner, bundle, fileNameFromUrl(name));
+    const row = await this.records.find(owner, bundle, fileNameFromUrl(name)).catch(rethrowServiceError);
     if (!row) throw AttachmentsException.create('not_found');
     return { ...toAttachment(row), storageKey: row.storageKey };
   }
@@ -116,7 +134,7 @@ export class AttachmentsService {
   /** Removes one attachment; `not_found` when it is missing or someone else's. */
   async remove(owner: SessionKey, bundle: string, name: string): Promise<void> {
     assertBundleId(bundle);
-    const key = await this.records.remove(owner, bundle, fileNameFromUrl(name));
+    const key = await this.records.remove(owner, bundle, fileNameFromUrl(name)).catch(rethrowServiceError);
     if (key === undefined) throw AttachmentsException.create('not_found');
     await this.deleteBlobs([key]);
   }
@@ -124,26 +142,45 @@ export class AttachmentsService {
   /** Removes every attachment of the bundle (nothing to remove is not an error). */
   async clear(owner: SessionKey, bundle: string): Promise<void> {
     assertBundleId(bundle);
-    await this.deleteBlobs(await this.records.clear(owner, bundle));
+    await this.deleteBlobs(await this.records.clear(owner, bundle).catch(rethrowServiceError));
   }
 
   /**
    * Hands each attachment of the bundle to `handler`, in name order, then removes them. If the
    * handler throws, nothing is removed and the error propagates: the visitor can submit again.
    * A file replaced while the handler ran is not removed (its new content was never handed).
+   *
+   * Each file is handed over once, however many takes of the bundle run at once (a double
+   * submit): a take first claims the files no other take holds, and hands over only those.
+   * A second take that finds every file claimed hands nothing and resolves to an empty list,
+   * as for an empty bundle: the files are on their way in the first one, and an error would
+   * tell the visitor that sending failed when it has not. A failed take releases its claim;
+   * a claim older than `uploadTimeout` (a process that died mid-take) may be taken again.
    */
   async take(owner: SessionKey, bundle: string, handler: TakeHandler): Promise<Attachment[]> {
     assertBundleId(bundle);
-    const rows = await this.records.list(owner, bundle);
-    for (const row of rows) {
-      const stream = await this.read({ ...toAttachment(row), storageKey: row.storageKey });
-      try {
-        await handler({ attachment: toAttachment(row), stream });
-      } finally {
-        stream.destroy();
+    const now = Date.now();
+    const { claim, rows } = await this.records
+      .claim(owner, bundle, now, now - this.options.uploadTimeout)
+      .catch(rethrowServiceError);
+    if (rows.length === 0) return [];
+    try {
+      for (const row of rows) {
+        const stream = await this.read({ ...toAttachment(row), storageKey: row.storageKey });
+        try {
+          await handler({ attachment: toAttachment(row), stream });
+        } finally {
+          stream.destroy();
+        }
       }
+    } catch (error) {
+      await this.records.releaseClaim(owner, claim).catch((releaseError: unknown) => {
+        // The claim goes stale after uploadTimeout; until then these files wait.
+        this.logger.warn(`Could not release the claim of a failed take: ${String(releaseError)}`);
+      });
+      throw error;
     }
-    await this.deleteBlobs(await this.records.removeExactly(owner, bundle, rows));
+    await this.deleteBlobs(await this.records.removeClaimed(owner, claim).catch(rethrowServiceError));
     return rows.map(toAttachment);
   }
 
@@ -153,7 +190,7 @@ export class AttachmentsService {
    * gone; the exact check runs again, under the bundle lock, when the rows are written.
    */
   private async remainingQuota(owner: SessionKey, staged: Map<string, NewAttachmentRow>): Promise<number> {
-    const held = await this.records.bytesHeld(owner);
+    const held = await this.records.bytesHeld(owner).catch(rethrowServiceError);
     return Math.max(0, this.options.limits.bytesPerSession - held - stagedBytes(staged));
   }
 
@@ -187,6 +224,29 @@ export class AttachmentsService {
  * look-up would have had.
  */
 const QUOTA_LOOKUP_AFTER_BYTES = 1024 * 1024;
+
+/** A refusal of the persistence layer as the client-facing error, naming the limit. */
+function refusalError(refusal: QuotaRefusal, quotas: BundleQuotas): AttachmentsException {
+  switch (refusal) {
+    case 'bundle_full':
+      return AttachmentsException.create(refusal, `at most ${quotas.filesPerBundle} files`);
+    case 'too_many_bundles':
+      return AttachmentsException.create(refusal, `at most ${quotas.bundlesPerSession} bundles`);
+    case 'session_quota_exceeded':
+      return AttachmentsException.create(refusal, `at most ${quotas.bytesPerSession} bytes per session`);
+  }
+}
+
+/** A database out of reach is `database_unavailable` (503, retry); anything else stays as it is. */
+function serviceError(error: unknown): unknown {
+  return error instanceof DatabaseFailure && error.unavailable
+    ? AttachmentsException.create('database_unavailable', undefined, { cause: error })
+    : error;
+}
+
+function rethrowServiceError(error: unknown): never {
+  throw serviceError(error);
+}
 
 function stagedBytes(staged: Map<string, NewAttachmentRow>): number {
   let total = 0;

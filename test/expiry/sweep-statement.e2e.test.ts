@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
 import { AttachmentsSweeper } from '../../src/attachments/index.js';
-import { deleteBatchStatement } from '../../src/attachments/persistence/expiry-records.js';
+import { sqlDialectFor } from '../../src/attachments/persistence/sql-dialect.js';
 import { withClient } from '../support/databases.js';
 import { seedAttachments } from '../support/seed.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
@@ -33,10 +33,8 @@ describe('the sweep statement on postgres', () => {
     await insert('fresh-', 3000, Date.now());
     await dataSource.query('ANALYZE session_attachments');
     await insert('old-', 2000, Date.now() - 2 * DAY);
-    const rows = await dataSource.query<Array<{ 'QUERY PLAN': string }>>(`EXPLAIN ${deleteBatchStatement(true)}`, [
-      Date.now() - DAY,
-      500,
-    ]);
+    const batch = sqlDialectFor(dataSource).deleteBatch(Date.now() - DAY, 500);
+    const rows = await dataSource.query<Array<{ 'QUERY PLAN': string }>>(`EXPLAIN ${batch.sql}`, batch.parameters);
     const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
     assert.match(plan, /Tid Scan/, plan);
     assert.doesNotMatch(plan, /Nested Loop/, plan);

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { RESOLVED_ATTACHMENTS_OPTIONS } from '../attachments.tokens.js';
 import type { ResolvedAttachmentsOptions } from '../attachments.options.js';
 import { ExpiryRecords, type OutdatedRow } from '../persistence/expiry-records.js';
-import { WriteLock } from '../persistence/write-lock.js';
+import { SweepLock } from '../persistence/sweep-lock.js';
 import { AttachmentStorage, InjectAttachmentStorage } from '../storage/attachment-storage.js';
 
 export interface RemoveOutdatedOptions {
@@ -41,7 +41,7 @@ export class AttachmentsSweeper {
 
   constructor(
     private readonly records: ExpiryRecords,
-    private readonly lock: WriteLock,
+    private readonly lock: SweepLock,
     @InjectAttachmentStorage() private readonly storage: AttachmentStorage,
     @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
   ) {}

@@ -1,21 +1,35 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { Repository } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource, IsNull, LessThan, type Repository } from 'typeorm';
 import type { Attachment } from '../attachment.js';
 import { AttachmentEntity } from '../attachment.entity.js';
 import { isPutFunctionInstalled, putInOneCall } from './put-function.js';
-import { quotaException, type BundleQuotas } from './quotas.js';
+import type { BundleQuotas, QuotaRefusal } from './quotas.js';
+import { SessionLock } from './session-lock.js';
+import { compareNames, SqlDialect } from './sql-dialect.js';
 import { upsertInTransaction, type NewAttachmentRow, type UpsertResult } from './upsert.js';
-import { WriteLock } from './write-lock.js';
 
-/** Rows only: every query is scoped by session key, every write holds the bundle's lock. */
+/** The files a `take()` holds: its claim, and the rows in name order. */
+export interface ClaimedRows {
+  claim: string;
+  rows: AttachmentEntity[];
+}
+
+/**
+ * Rows only: every query is scoped by session key, every write holds the session's lock.
+ * Answers with values (a quota refusal is a result, not an error); a failed call rejects with
+ * a classified `DatabaseFailure`, never with a driver's error.
+ */
 @Injectable()
 export class AttachmentRecords {
-  private putFunction?: Promise<boolean>;
+  private putFunction?: Promise<string | undefined>;
 
   constructor(
     @InjectRepository(AttachmentEntity) private readonly repository: Repository<AttachmentEntity>,
-    private readonly lock: WriteLock,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly lock: SessionLock,
+    private readonly dialect: SqlDialect,
   ) {}
 
   /**
@@ -23,99 +37,142 @@ export class AttachmentRecords {
    * into attachments in one step: the list is the hottest read, and for a thousand rows the
    * column parsing and the objects in between cost more than the query itself.
    */
-  async listAttachments(sessionKey: string, bundle: string): Promise<Attachment[]> {
-    const [session, bundleParameter] = this.lock.placeholders(2);
-    const rows = await this.repository.query<ListedRow[]>(
-      `SELECT name, mimetype, size, sha256, created_at, updated_at FROM session_attachments ` +
-        `WHERE session_key = ${session} AND bundle = ${bundleParameter} ORDER BY name`,
-      [sessionKey, bundle],
-    );
-    return rows.map((row) => ({
-      bundle,
-      name: row.name,
-      mimetype: row.mimetype,
-      size: Number(row.size),
-      sha256: row.sha256,
-      created: new Date(Number(row.created_at)),
-      updated: new Date(Number(row.updated_at)),
-    }));
-  }
-
-  /** A bundle's rows in name order, with what only the module needs (ids, storage keys). */
-  list(sessionKey: string, bundle: string): Promise<AttachmentEntity[]> {
-    return this.repository.find({ where: { sessionKey, bundle }, order: { name: 'ASC' } });
+  listAttachments(sessionKey: string, bundle: string): Promise<Attachment[]> {
+    return this.call(async () => {
+      const [session, bundleParameter] = this.dialect.placeholders(2);
+      const rows = await this.dataSource.query<ListedRow[]>(
+        `SELECT name, mimetype, size, sha256, created_at, updated_at FROM ${this.dialect.table} ` +
+          `WHERE session_key = ${session} AND bundle = ${bundleParameter} ORDER BY ${this.dialect.byName}`,
+        [sessionKey, bundle],
+      );
+      return rows.map((row) => ({
+        bundle,
+        name: row.name,
+        mimetype: row.mimetype,
+        size: Number(row.size),
+        sha256: row.sha256,
+        created: new Date(Number(row.created_at)),
+        updated: new Date(Number(row.updated_at)),
+      }));
+    });
   }
 
   find(sessionKey: string, bundle: string, name: string): Promise<AttachmentEntity | null> {
-    return this.repository.findOneBy({ sessionKey, bundle, name });
+    return this.call(() => this.repository.findOneBy({ sessionKey, bundle, name }));
   }
 
-  async bytesHeld(sessionKey: string): Promise<number> {
-    return Number((await this.repository.sum('size', { sessionKey })) ?? 0);
-  }
-
-  /**
-   * Inserts or replaces the rows of one request, all or none. Returns the stored rows (in name
-   * order) and the storage keys they replaced, which the caller deletes once this has committed.
-   */
-  async upsert(sessionKey: string, bundle: string, rows: NewAttachmentRow[], quotas: BundleQuotas): Promise<UpsertResult> {
-    const result = (await this.putFunctionInstalled())
-      ? await putInOneCall(this.lock.dataSource, this.lock.bundleLock(sessionKey, bundle), sessionKey, bundle, rows, quotas)
-      : await this.lock.inBundle(sessionKey, bundle, (manager) => upsertInTransaction(manager, sessionKey, bundle, rows, quotas));
-    if (typeof result === 'string') throw quotaException(result, quotas);
-    result.saved.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return result;
+  bytesHeld(sessionKey: string): Promise<number> {
+    return this.call(async () => Number((await this.repository.sum('size', { sessionKey })) ?? 0));
   }
 
   /**
-   * Checked once: the function exists from the module's second migration on (PostgreSQL only).
-   * A look-up that fails (the database is away) is forgotten, so the next upload asks again.
+   * Inserts or replaces the rows of one request, all or none, or refuses them when they would
+   * break a quota. Returns the stored rows (in name order) and the storage keys they replaced,
+   * which the caller deletes once this has committed.
    */
-  private putFunctionInstalled(): Promise<boolean> {
-    this.putFunction ??= this.lock.postgres
-      ? isPutFunctionInstalled(this.lock.dataSource).catch((error: unknown) => {
-          this.putFunction = undefined;
-          throw error;
-        })
-      : Promise.resolve(false);
+  upsert(sessionKey: string, bundle: string, rows: NewAttachmentRow[], quotas: BundleQuotas): Promise<UpsertResult | QuotaRefusal> {
+    return this.call(async () => {
+      const putFunction = await this.installedPutFunction();
+      const result = putFunction
+        ? await putInOneCall(this.dataSource, putFunction, this.lock.keys(sessionKey), sessionKey, bundle, rows, quotas)
+        : await this.lock.transaction(sessionKey, (manager) => upsertInTransaction(manager, sessionKey, bundle, rows, quotas));
+      if (typeof result !== 'string') result.saved.sort((a, b) => compareNames(a.name, b.name));
+      return result;
+    });
+  }
+
+  /**
+   * The put function's name when it is installed (PostgreSQL, from the module's migrations on),
+   * checked once. A look-up that fails (the database is away) is forgotten, so the next upload
+   * asks again.
+   */
+  private installedPutFunction(): Promise<string | undefined> {
+    const putFunction = this.dialect.putFunction;
+    this.putFunction ??= putFunction
+      ? isPutFunctionInstalled(this.dataSource, putFunction).then(
+          (installed) => (installed ? putFunction : undefined),
+          (error: unknown) => {
+            this.putFunction = undefined;
+            throw error;
+          },
+        )
+      : Promise.resolve(undefined);
     return this.putFunction;
   }
 
   /** Deletes one row; returns its storage key, or undefined when there was none. */
   remove(sessionKey: string, bundle: string, name: string): Promise<string | undefined> {
-    return this.lock.inBundle(sessionKey, bundle, async (manager) => {
-      const repository = manager.getRepository(AttachmentEntity);
-      const row = await repository.findOneBy({ sessionKey, bundle, name });
-      if (!row) return undefined;
-      await repository.delete({ id: row.id });
-      return row.storageKey;
-    });
-  }
-
-  /**
-   * Deletes the given rows of a bundle, each only if it still holds the content that was read
-   * (a file replaced in the meantime stays). Returns the storage keys of the deleted rows.
-   */
-  removeExactly(sessionKey: string, bundle: string, rows: Pick<AttachmentEntity, 'id' | 'storageKey'>[]): Promise<string[]> {
-    return this.lock.inBundle(sessionKey, bundle, async (manager) => {
-      const repository = manager.getRepository(AttachmentEntity);
-      const removed: string[] = [];
-      for (const row of rows) {
-        const result = await repository.delete({ id: row.id, sessionKey, storageKey: row.storageKey });
-        if (result.affected) removed.push(row.storageKey);
-      }
-      return removed;
-    });
+    return this.call(() =>
+      this.lock.transaction(sessionKey, async (manager) => {
+        const repository = manager.getRepository(AttachmentEntity);
+        const row = await repository.findOneBy({ sessionKey, bundle, name });
+        if (!row) return undefined;
+        await repository.delete({ id: row.id });
+        return row.storageKey;
+      }),
+    );
   }
 
   /** Deletes every row of a bundle; returns their storage keys. */
   clear(sessionKey: string, bundle: string): Promise<string[]> {
-    return this.lock.inBundle(sessionKey, bundle, async (manager) => {
-      const repository = manager.getRepository(AttachmentEntity);
-      const rows = await repository.find({ select: { id: true, storageKey: true }, where: { sessionKey, bundle } });
-      if (rows.length > 0) await repository.delete({ sessionKey, bundle });
-      return rows.map((row) => row.storageKey);
+    return this.call(() =>
+      this.lock.transaction(sessionKey, async (manager) => {
+        const repository = manager.getRepository(AttachmentEntity);
+        const rows = await repository.find({ select: { id: true, storageKey: true }, where: { sessionKey, bundle } });
+        if (rows.length > 0) await repository.delete({ sessionKey, bundle });
+        return rows.map((row) => row.storageKey);
+      }),
+    );
+  }
+
+  /**
+   * Claims the bundle's files that no other take holds (or whose claim was set before
+   * `staleBefore`, by a process that died mid-take) and returns them in name order. Marked
+   * under the session's lock, so two concurrent takes never both hold a file.
+   */
+  claim(sessionKey: string, bundle: string, now: number, staleBefore: number): Promise<ClaimedRows> {
+    const claim = randomUUID();
+    return this.call(() =>
+      this.lock.transaction(sessionKey, async (manager) => {
+        const repository = manager.getRepository(AttachmentEntity);
+        await repository.update({ sessionKey, bundle, claim: IsNull() }, { claim, claimedAt: now });
+        await repository.update({ sessionKey, bundle, claimedAt: LessThan(staleBefore) }, { claim, claimedAt: now });
+        const rows = await repository.findBy({ sessionKey, claim });
+        return { claim, rows: rows.sort((a, b) => compareNames(a.name, b.name)) };
+      }),
+    );
+  }
+
+  /**
+   * Deletes the rows a take still holds: a file replaced meanwhile lost the claim and stays
+   * (its new content was never handed over). Returns the deleted rows' storage keys.
+   */
+  removeClaimed(sessionKey: string, claim: string): Promise<string[]> {
+    return this.call(() =>
+      this.lock.transaction(sessionKey, async (manager) => {
+        const repository = manager.getRepository(AttachmentEntity);
+        const rows = await repository.find({ select: { id: true, storageKey: true }, where: { sessionKey, claim } });
+        if (rows.length > 0) await repository.delete({ sessionKey, claim });
+        return rows.map((row) => row.storageKey);
+      }),
+    );
+  }
+
+  /** Gives the files of a failed take back, so that the next take hands them over. */
+  releaseClaim(sessionKey: string, claim: string): Promise<void> {
+    return this.call(async () => {
+      await this.lock.transaction(sessionKey, (manager) =>
+        manager.getRepository(AttachmentEntity).update({ sessionKey, claim }, { claim: null, claimedAt: null }),
+      );
     });
+  }
+
+  private async call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw this.dialect.failure(error);
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { In } from 'typeorm';
 import { AttachmentEntity } from '../attachment.entity.js';
-import { WriteLock } from './write-lock.js';
+import { SqlDialect, SWEEP_COLUMNS } from './sql-dialect.js';
+import { WriteTurns } from './write-turns.js';
 
 /** A row the sweep removed (or would remove, in a dry run). */
 export interface OutdatedRow {
@@ -13,8 +14,6 @@ export interface OutdatedRow {
   storageKey: string;
   updatedAt: number;
 }
-
-const COLUMNS = 'id, session_key, bundle, name, size, storage_key, updated_at';
 
 interface RawOutdatedRow {
   id: string;
@@ -29,23 +28,19 @@ interface RawOutdatedRow {
 /** The expiry sweep's queries: bounded batches, each its own short transaction. */
 @Injectable()
 export class ExpiryRecords {
-  constructor(private readonly lock: WriteLock) {}
+  constructor(
+    private readonly turns: WriteTurns,
+    private readonly dialect: SqlDialect,
+  ) {}
 
   /**
    * Deletes up to `limit` rows last written before `cutoff`, oldest first, in one statement.
-   * A row that a concurrent upload replaced meanwhile is never taken: on PostgreSQL the batch
-   * is locked as it is picked (FOR UPDATE waits for the upload, then re-checks `updated_at` on
-   * the new version); on SQLite writes take turns anyway, and the outer test re-checks.
-   *
-   * On PostgreSQL the rows are then deleted by address (ctid), which always plans as a TID
-   * scan. With `id IN (subquery)` and an outer `updated_at` test, statistics that put few rows
-   * before the cutoff (old rows are the histogram's thin tail) led the planner to loops over
-   * every old row for each batch: 100,000 expired rows among a million took minutes.
+   * A row that a concurrent upload replaced meanwhile is never taken (see the dialects'
+   * `deleteBatch` for how each database makes sure).
    */
   deleteBatch(cutoff: number, limit: number): Promise<OutdatedRow[]> {
-    const sql = deleteBatchStatement(this.lock.postgres);
-    const parameters = this.lock.postgres ? [cutoff, limit] : [cutoff, limit, cutoff];
-    return this.lock.alone(async (manager) => {
+    const { sql, parameters } = this.dialect.deleteBatch(cutoff, limit);
+    return this.turns.statement(async (manager) => {
       const runner = manager.dataSource.createQueryRunner();
       try {
         // The structured result holds what RETURNING gave in `records`, on every driver.
@@ -59,20 +54,21 @@ export class ExpiryRecords {
 
   /** The rows a sweep would remove, a page at a time (keyset pagination on updated_at, id). */
   async findPage(cutoff: number, after: OutdatedRow | undefined, limit: number): Promise<OutdatedRow[]> {
-    const [p1, p2, p3, p4, p5] = this.lock.placeholders(5);
+    const [p1, p2, p3, p4, p5] = this.dialect.placeholders(5);
+    const table = this.dialect.table;
     const sql = after
-      ? `SELECT ${COLUMNS} FROM session_attachments WHERE updated_at < ${p1} ` +
+      ? `SELECT ${SWEEP_COLUMNS} FROM ${table} WHERE updated_at < ${p1} ` +
         `AND (updated_at > ${p2} OR (updated_at = ${p3} AND id > ${p4})) ORDER BY updated_at, id LIMIT ${p5}`
-      : `SELECT ${COLUMNS} FROM session_attachments WHERE updated_at < ${p1} ORDER BY updated_at, id LIMIT ${p2}`;
+      : `SELECT ${SWEEP_COLUMNS} FROM ${table} WHERE updated_at < ${p1} ORDER BY updated_at, id LIMIT ${p2}`;
     const parameters = after ? [cutoff, after.updatedAt, after.updatedAt, after.id, limit] : [cutoff, limit];
-    const rows = await this.lock.dataSource.query<RawOutdatedRow[]>(sql, parameters);
+    const rows = await this.turns.dataSource.query<RawOutdatedRow[]>(sql, parameters);
     return rows.map(toOutdatedRow);
   }
 
   async countOlderThan(cutoff: number): Promise<{ count: number; bytes: number }> {
-    const [c] = this.lock.placeholders(1);
-    const [row] = await this.lock.dataSource.query<Array<{ count: string | number; bytes: string | number | null }>>(
-      `SELECT COUNT(*) AS count, SUM(size) AS bytes FROM session_attachments WHERE updated_at < ${c}`,
+    const [c] = this.dialect.placeholders(1);
+    const [row] = await this.turns.dataSource.query<Array<{ count: string | number; bytes: string | number | null }>>(
+      `SELECT COUNT(*) AS count, SUM(size) AS bytes FROM ${this.dialect.table} WHERE updated_at < ${c}`,
       [cutoff],
     );
     return { count: Number(row?.count ?? 0), bytes: Number(row?.bytes ?? 0) };
@@ -81,22 +77,11 @@ export class ExpiryRecords {
   /** Which of these storage keys a row references. */
   async referencedKeys(keys: string[]): Promise<Set<string>> {
     if (keys.length === 0) return new Set();
-    const rows = await this.lock.dataSource
+    const rows = await this.turns.dataSource
       .getRepository(AttachmentEntity)
       .find({ select: { storageKey: true }, where: { storageKey: In(keys) } });
     return new Set(rows.map((row) => row.storageKey));
   }
-}
-
-/** The statement of `deleteBatch`: parameters (cutoff, limit), plus the cutoff again on SQLite. */
-export function deleteBatchStatement(postgres: boolean): string {
-  return postgres
-    ? `DELETE FROM session_attachments WHERE ctid = ANY (ARRAY(` +
-        `SELECT ctid FROM session_attachments WHERE updated_at < $1 ORDER BY updated_at LIMIT $2 FOR UPDATE)) ` +
-        `RETURNING ${COLUMNS}`
-    : `DELETE FROM session_attachments WHERE id IN ` +
-        `(SELECT id FROM session_attachments WHERE updated_at < ? ORDER BY updated_at LIMIT ?) ` +
-        `AND updated_at < ? RETURNING ${COLUMNS}`;
 }
 
 function toOutdatedRow(raw: RawOutdatedRow): OutdatedRow {

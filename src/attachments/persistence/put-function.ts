@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { AttachmentEntity } from '../attachment.entity.js';
-import { PUT_FUNCTION_SIGNATURE } from '../migrations/1764144000000-session-attachments-put-function.js';
+import { PUT_FUNCTION_ARGUMENTS } from '../migrations/1764230400000-claims-and-session-put-function.js';
 import type { BundleQuotas, QuotaRefusal } from './quotas.js';
 import type { NewAttachmentRow, UpsertResult } from './upsert.js';
 
-/** Whether the migration that creates `session_attachments_put` has run on this PostgreSQL. */
-export async function isPutFunctionInstalled(dataSource: DataSource): Promise<boolean> {
+/** Whether the migration that creates `putFunction` (the dialect's qualified name) has run. */
+export async function isPutFunctionInstalled(dataSource: DataSource, putFunction: string): Promise<boolean> {
   const [row] = await dataSource.query<Array<{ installed: boolean }>>('SELECT to_regprocedure($1) IS NOT NULL AS installed', [
-    PUT_FUNCTION_SIGNATURE,
+    putFunction + PUT_FUNCTION_ARGUMENTS,
   ]);
   return row?.installed === true;
 }
@@ -21,9 +21,10 @@ interface PutFunctionRow {
   replaced_key: string | null;
 }
 
-/** One upload's rows in one round trip: lock, quotas and upsert run inside the function. */
+/** One upload's rows in one round trip: the session's lock, quotas and upsert run inside the function. */
 export async function putInOneCall(
   dataSource: DataSource,
+  putFunction: string,
   lock: [namespace: number, key: number],
   sessionKey: string,
   bundle: string,
@@ -32,7 +33,7 @@ export async function putInOneCall(
 ): Promise<UpsertResult | QuotaRefusal> {
   const now = Date.now();
   const result = await dataSource.query<PutFunctionRow[]>(
-    'SELECT * FROM session_attachments_put($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)',
+    `SELECT * FROM ${putFunction}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
     [
       ...lock,
       sessionKey,
@@ -55,7 +56,16 @@ export async function putInOneCall(
   const saved = rows.map((row): AttachmentEntity => {
     const stored = written.get(row.name);
     if (!stored) throw new Error(`session_attachments_put returned no row for "${row.name}"`);
-    return { ...row, id: stored.saved_id, sessionKey, bundle, createdAt: Number(stored.saved_created_at), updatedAt: now };
+    return {
+      ...row,
+      id: stored.saved_id,
+      sessionKey,
+      bundle,
+      createdAt: Number(stored.saved_created_at),
+      updatedAt: now,
+      claim: null,
+      claimedAt: null,
+    };
   });
   const replacedKeys = result.flatMap((row) => (row.replaced_key === null ? [] : [row.replaced_key]));
   return { saved, replacedKeys };

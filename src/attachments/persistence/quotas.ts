@@ -1,13 +1,11 @@
-import { AttachmentsException } from '../attachments.errors.js';
-
-/** The quotas checked inside the bundle's lock, so parallel uploads cannot overrun them. */
+/** The quotas checked inside the session's lock, so parallel uploads cannot overrun them. */
 export interface BundleQuotas {
   filesPerBundle: number;
   bytesPerSession: number;
   bundlesPerSession: number;
 }
 
-/** What a session holds, read inside the bundle's lock just before a write. */
+/** What a session holds, read inside the session's lock just before a write. */
 export interface SessionUsage {
   /** Files in the bundle being written. */
   filesInBundle: number;
@@ -35,16 +33,4 @@ export function quotaRefusal(
   if (usage.filesInBundle === 0 && usage.bundles >= quotas.bundlesPerSession) return 'too_many_bundles';
   if (usage.bytes - usage.bytesReplaced + incoming.bytes > quotas.bytesPerSession) return 'session_quota_exceeded';
   return undefined;
-}
-
-/** The client-facing error for a refusal, naming the limit. */
-export function quotaException(refusal: QuotaRefusal, quotas: BundleQuotas): AttachmentsException {
-  switch (refusal) {
-    case 'bundle_full':
-      return AttachmentsException.create(refusal, `at most ${quotas.filesPerBundle} files`);
-    case 'too_many_bundles':
-      return AttachmentsException.create(refusal, `at most ${quotas.bundlesPerSession} bundles`);
-    case 'session_quota_exceeded':
-      return AttachmentsException.create(refusal, `at most ${quotas.bytesPerSession} bytes per session`);
-  }
 }

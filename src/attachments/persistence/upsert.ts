@@ -19,7 +19,7 @@ export interface UpsertResult {
 }
 
 /**
- * The upsert as separate statements, inside a transaction that already holds the bundle's
+ * The upsert as separate statements, inside a transaction that already holds the session's
  * lock: on SQLite, and on a PostgreSQL without the `session_attachments_put` function.
  */
 export async function upsertInTransaction(
@@ -56,14 +56,24 @@ export async function upsertInTransaction(
   // created time (the upsert below keeps them too), a new row gets fresh ones.
   const saved = rows.map((row): AttachmentEntity => {
     const before = previous.get(row.name);
-    return { ...row, id: before?.id ?? randomUUID(), sessionKey, bundle, createdAt: before?.createdAt ?? now, updatedAt: now };
+    return {
+      ...row,
+      id: before?.id ?? randomUUID(),
+      sessionKey,
+      bundle,
+      createdAt: before?.createdAt ?? now,
+      updatedAt: now,
+      claim: null,
+      claimedAt: null,
+    };
   });
   await repository
     .createQueryBuilder()
     .insert()
     .values(saved)
-    // A row that exists keeps its id and created time; its content and updated time change.
-    .orUpdate(['mimetype', 'size', 'sha256', 'storage_key', 'updated_at'], ['session_key', 'bundle', 'name'])
+    // A row that exists keeps its id and created time; its content and updated time change,
+    // and a take() that holds it no longer does (the new content was never handed over).
+    .orUpdate(['mimetype', 'size', 'sha256', 'storage_key', 'updated_at', 'claim', 'claimed_at'], ['session_key', 'bundle', 'name'])
     .updateEntity(false)
     .execute();
   return { saved, replacedKeys: existing.map((row) => row.storageKey) };
