@@ -16,7 +16,11 @@ const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 
 const blobPath = (running: RunningApp, key: string) => join(running.attachmentsDirectory, 'blobs', key.slice(0, 2), key);
-const exists = (path: string) => access(path).then(() => true, () => false);
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 /** A blob no row references, last written `age` ms ago (older than the 2h default grace period). */
 async function writeOrphan(running: RunningApp, key: string, age = 3 * HOUR): Promise<string> {

@@ -15,8 +15,7 @@ const MAX_TIMER_DELAY = 2 ** 31 - 1;
 function refuses(options: Parameters<typeof resolveOptions>[0], option: string): void {
   assert.throws(
     () => resolveOptions(options),
-    (error: unknown) =>
-      error instanceof InvalidAttachmentsOptionError && error.message.includes(`option "${option}" must be`),
+    (error: unknown) => error instanceof InvalidAttachmentsOptionError && error.message.includes(`option "${option}" must be`),
     `${JSON.stringify(options)} is refused naming ${option}`,
   );
 }
@@ -63,7 +62,7 @@ describe('sizes', () => {
     assert.equal(resolveOptions({ limits: { fieldSize: 0 } }).limits.fieldSize, 0);
   });
 
-  test('the README\'s units, binary, any case, an optional space, KiB… as aliases', () => {
+  test("the README's units, binary, any case, an optional space, KiB… as aliases", () => {
     const cases: Array<[string, number]> = [
       ['10b', 10],
       ['512kb', 512 * KB],
@@ -83,7 +82,26 @@ describe('sizes', () => {
   });
 
   test('anything else stops the app, naming the option', () => {
-    for (const fileSize of ['20M', '5 M', '1e3', '1k', 'huge', '', ' ', '-5MB', '1.5', '5  MB', '5MBs', 'MB', '0x10', 1.5, -1, NaN, Infinity, 2 ** 53]) {
+    for (const fileSize of [
+      '20M',
+      '5 M',
+      '1e3',
+      '1k',
+      'huge',
+      '',
+      ' ',
+      '-5MB',
+      '1.5',
+      '5  MB',
+      '5MBs',
+      'MB',
+      '0x10',
+      1.5,
+      -1,
+      NaN,
+      Infinity,
+      2 ** 53,
+    ]) {
       refuses({ limits: { fileSize } }, 'limits.fileSize');
     }
     refuses({ limits: { bytesPerSession: '500 megabytes' } }, 'limits.bytesPerSession');
@@ -93,7 +111,7 @@ describe('sizes', () => {
 });
 
 describe('durations', () => {
-  test('a number is milliseconds; a string carries one of the ms package\'s units', () => {
+  test("a number is milliseconds; a string carries one of the ms package's units", () => {
     const cases: Array<[string, number]> = [
       ['250ms', 250],
       ['90s', 90_000],
@@ -119,7 +137,7 @@ describe('durations', () => {
     refuses({ uploadIdleTimeout: 'forever' }, 'uploadIdleTimeout');
   });
 
-  test('upload timeouts longer than Node\'s timers can hold stop the app, naming the option', () => {
+  test("upload timeouts longer than Node's timers can hold stop the app, naming the option", () => {
     assert.equal(resolveOptions({ uploadIdleTimeout: MAX_TIMER_DELAY }).uploadIdleTimeout, MAX_TIMER_DELAY);
     refuses({ uploadIdleTimeout: MAX_TIMER_DELAY + 1 }, 'uploadIdleTimeout');
     refuses({ uploadIdleTimeout: '25d' }, 'uploadIdleTimeout');
@@ -182,7 +200,7 @@ describe('options given as undefined', () => {
   });
 });
 
-describe('the demo\'s environment', () => {
+describe("the demo's environment", () => {
   const env = (values: Record<string, string>) => ({ DATABASE_PATH: 'var/test-config.sqlite', ...values });
 
   test('durations with a unit reach the module; unset ones stay undefined (the default)', () => {

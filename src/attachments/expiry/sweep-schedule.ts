@@ -30,10 +30,11 @@ export class SweepSchedule implements OnApplicationBootstrap {
     // longer interval ticks in equal steps that fit, and the sweep runs on every `steps`-th tick.
     const steps = Math.ceil(every / MAX_TIMER_DELAY);
     let tick = 0;
-    const timer = setInterval(() => {
+    const onTick = () => {
       tick = (tick + 1) % steps;
       if (tick === 0) void this.runOnce();
-    }, Math.ceil(every / steps));
+    };
+    const timer = setInterval(onTick, Math.ceil(every / steps));
     timer.unref();
     schedules += 1;
     this.registry.addInterval(`session-attachments-sweep${schedules > 1 ? `-${schedules}` : ''}`, timer);
