@@ -22,8 +22,9 @@ export class AppModule {
         AttachmentsModule.forRoot({
           path: 'attachments',
           storage: new DiskStorage({ directory: config.attachmentsDirectory }),
-          ...(config.expireAfter ? { expireAfter: config.expireAfter } : {}),
-          ...(config.sweepEvery ? { sweepEvery: config.sweepEvery } : {}),
+          // An unset variable is undefined here, and an option given as undefined takes its default.
+          expireAfter: config.expireAfter,
+          sweepEvery: config.sweepEvery,
           ...overrides.attachments,
         }),
       ],

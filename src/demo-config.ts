@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSourceOptions } from 'typeorm';
+// The demo is part of this package, so it reads durations with the module's own grammar.
+import { parseDuration } from './attachments/durations.js';
 import { databaseOptionsFromEnv } from './database.js';
 
 export interface DemoConfig {
@@ -20,9 +22,24 @@ export function demoConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DemoCon
     database: databaseOptionsFromEnv(env),
     attachmentsDirectory: env.ATTACHMENTS_DIR || 'var/attachments',
     sessionSecret: env.SESSION_SECRET || undefined,
-    expireAfter: env.ATTACHMENTS_EXPIRE_AFTER || undefined,
-    sweepEvery: env.ATTACHMENTS_SWEEP_EVERY || undefined,
+    expireAfter: durationFromEnv(env, 'ATTACHMENTS_EXPIRE_AFTER'),
+    sweepEvery: durationFromEnv(env, 'ATTACHMENTS_SWEEP_EVERY'),
   };
+}
+
+/**
+ * A duration from the environment must carry its unit: `ATTACHMENTS_EXPIRE_AFTER=3` could mean
+ * 3 ms (the module's number) or 3 days (the command's `--older-than=3`), so it is refused.
+ */
+function durationFromEnv(env: NodeJS.ProcessEnv, variable: string): string | undefined {
+  const value = env[variable];
+  if (!value) return undefined;
+  if (parseDuration(value) === undefined) {
+    throw new Error(
+      `${variable} must be a duration with a unit, such as 90s, 15m, 36h or 3d (ms, s, m, h, d, w); got "${value}"`,
+    );
+  }
+  return value.trim();
 }
 
 /** A secret for this process only: sessions end when it restarts. */

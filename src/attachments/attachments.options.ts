@@ -1,9 +1,9 @@
 import type { AttachmentStorage } from './storage/attachment-storage.js';
-import { parseByteSize, parseDuration } from './durations.js';
+import { formatDuration, MAX_TIMER_DELAY, parseByteSize, parseDuration } from './durations.js';
 
-/** A duration in milliseconds, or a string such as `90s`, `15m`, `36h`, `3d`. */
+/** A duration in milliseconds, or a string with a unit such as `90s`, `15m`, `36h`, `3d` (never `"3"`). */
 export type Duration = number | string;
-/** A size in bytes, or a string such as `512kb`, `50MB`, `1GB`. */
+/** A size in bytes, or a string such as `512kb`, `50MB`, `1.5 GiB` (binary units: 1 kb = 1024 bytes). */
 export type ByteSize = number | string;
 
 export interface AttachmentsLimits {
@@ -44,15 +44,18 @@ export interface AttachmentsModuleOptions {
    * Browsers' cross-site requests from anywhere else get 403.
    */
   trustedOrigins?: string[];
-  /** An upload that sends nothing for this long is cut off with 408. Default `30s`. */
+  /** An upload that sends nothing for this long is cut off with 408. At most ~24.8 days. Default `30s`. */
   uploadIdleTimeout?: Duration;
-  /** An upload that takes longer than this in all is cut off with 408. Default `1h`. */
+  /** An upload that takes longer than this in all is cut off with 408. At most ~24.8 days. Default `1h`. */
   uploadTimeout?: Duration;
   /** Attachments untouched for this long are removed by the sweep. Default `24h`. */
   expireAfter?: Duration;
   /** How often the sweep runs; `false` turns it off (run the CLI command instead). Default `15m`. */
   sweepEvery?: Duration | false;
-  /** Blobs no row references are removed once older than this. Default `1h`. */
+  /**
+   * Blobs no row references are removed once older than this. Must be longer than
+   * `uploadTimeout`, so that no upload still arriving loses its bytes. Default `2h`.
+   */
   orphanGracePeriod?: Duration;
   /** Rows removed per transaction by the sweep. Default 2000. */
   sweepBatchSize?: number;
@@ -106,7 +109,7 @@ export const DEFAULT_OPTIONS = {
   uploadTimeout: '1h',
   expireAfter: '24h',
   sweepEvery: '15m',
-  orphanGracePeriod: '1h',
+  orphanGracePeriod: '2h',
   sweepBatchSize: 2000,
 } as const;
 
@@ -120,12 +123,27 @@ export class InvalidAttachmentsOptionError extends Error {
   }
 }
 
-/** Merges the defaults once and validates every option, so a typo fails at start-up. */
+/**
+ * Merges the defaults once and validates every option, so a typo fails at start-up. An option
+ * given as `undefined` (`limits: { fileSize: undefined }`, often a missing environment value)
+ * takes its default.
+ */
 export function resolveOptions(options: AttachmentsModuleOptions = {}): ResolvedAttachmentsOptions {
-  const limits = { ...DEFAULT_OPTIONS.limits, ...options.limits };
+  const limits = { ...DEFAULT_OPTIONS.limits, ...definedOnly(options.limits ?? {}) };
   const storage = options.storage;
   if (storage !== undefined && !isStorage(storage)) {
     throw new InvalidAttachmentsOptionError('storage', 'an AttachmentStorage (write, read, delete, list)', storage);
+  }
+  const uploadTimeout = timerDuration('uploadTimeout', options.uploadTimeout ?? DEFAULT_OPTIONS.uploadTimeout);
+  const orphanGracePeriod = duration('orphanGracePeriod', options.orphanGracePeriod ?? DEFAULT_OPTIONS.orphanGracePeriod, 0);
+  // The orphan sweep must never take the temporary file of an upload that is still arriving.
+  if (orphanGracePeriod <= uploadTimeout) {
+    throw new InvalidAttachmentsOptionError(
+      'orphanGracePeriod',
+      `longer than option "uploadTimeout" (${formatDuration(uploadTimeout)}), or the orphan sweep could ` +
+        `delete the bytes of an upload still arriving or committing`,
+      options.orphanGracePeriod ?? DEFAULT_OPTIONS.orphanGracePeriod,
+    );
   }
   return {
     storage,
@@ -142,12 +160,13 @@ export function resolveOptions(options: AttachmentsModuleOptions = {}): Resolved
     },
     allowedTypes: options.allowedTypes === undefined ? undefined : mediaTypes(options.allowedTypes),
     trustedOrigins: origins(options.trustedOrigins ?? []),
-    uploadIdleTimeout: duration('uploadIdleTimeout', options.uploadIdleTimeout ?? DEFAULT_OPTIONS.uploadIdleTimeout, 1),
-    uploadTimeout: duration('uploadTimeout', options.uploadTimeout ?? DEFAULT_OPTIONS.uploadTimeout, 1),
+    uploadIdleTimeout: timerDuration('uploadIdleTimeout', options.uploadIdleTimeout ?? DEFAULT_OPTIONS.uploadIdleTimeout),
+    uploadTimeout,
     expireAfter: duration('expireAfter', options.expireAfter ?? DEFAULT_OPTIONS.expireAfter, 1),
+    // No upper bound: the schedule counts steps that Node's timers can hold (sweep-schedule.ts).
     sweepEvery:
       options.sweepEvery === false ? false : duration('sweepEvery', options.sweepEvery ?? DEFAULT_OPTIONS.sweepEvery, 100),
-    orphanGracePeriod: duration('orphanGracePeriod', options.orphanGracePeriod ?? DEFAULT_OPTIONS.orphanGracePeriod, 0),
+    orphanGracePeriod,
     sweepBatchSize: count('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_OPTIONS.sweepBatchSize),
   };
 }
@@ -191,10 +210,18 @@ function count(option: string, value: unknown, min = 1): number {
   return value;
 }
 
+const SIZE_GRAMMAR =
+  'a whole number of bytes, or a number with a unit b, kb, mb, gb, tb (binary: 1 kb = 1024 bytes; ' +
+  'kib, mib, gib, tib alike; any case) such as "512kb", "50MB", "1.5 GiB"';
+
+const DURATION_GRAMMAR =
+  'a number of milliseconds, or a string with a unit ms, s, m, h, d, w, y (or their long names) ' +
+  'such as "90s", "15m", "36h", "3d"; a string without a unit is refused, since "3" could mean ms or days';
+
 function size(option: string, value: unknown, min: number): number {
   const parsed = parseByteSize(value);
   if (parsed === undefined || parsed < min) {
-    throw new InvalidAttachmentsOptionError(option, `a size in bytes >= ${min} or a string such as "50MB"`, value);
+    throw new InvalidAttachmentsOptionError(option, `a size >= ${min} byte(s): ${SIZE_GRAMMAR}`, value);
   }
   return parsed;
 }
@@ -202,9 +229,27 @@ function size(option: string, value: unknown, min: number): number {
 function duration(option: string, value: unknown, min: number): number {
   const parsed = parseDuration(value);
   if (parsed === undefined || parsed < min) {
-    throw new InvalidAttachmentsOptionError(option, `a duration in ms >= ${min} or a string such as "15m", "36h", "3d"`, value);
+    throw new InvalidAttachmentsOptionError(option, `a duration >= ${min} ms: ${DURATION_GRAMMAR}`, value);
   }
   return parsed;
+}
+
+/** A duration used as one timer's delay: Node fires longer delays at once, so they are refused. */
+function timerDuration(option: string, value: unknown): number {
+  const parsed = duration(option, value, 1);
+  if (parsed > MAX_TIMER_DELAY) {
+    throw new InvalidAttachmentsOptionError(
+      option,
+      `at most ${MAX_TIMER_DELAY} ms (about 24.8 days, the longest delay Node's timers hold)`,
+      value,
+    );
+  }
+  return parsed;
+}
+
+/** The entries not given as undefined, so that they do not override a default. */
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 function isStorage(value: unknown): value is AttachmentStorage {

@@ -8,7 +8,7 @@ import { AttachmentStorage, InjectAttachmentStorage } from '../storage/attachmen
 export interface RemoveOutdatedOptions {
   /** Remove attachments last written longer ago than this many milliseconds. */
   olderThan: number;
-  /** Report what would go, remove nothing. */
+  /** Report what would go, remove nothing (in `sweep`, orphans too). */
   dryRun?: boolean;
   /** Called for each attachment removed (or, in a dry run, that would be). */
   onRemoved?: (row: OutdatedRow) => void;
@@ -46,11 +46,15 @@ export class AttachmentsSweeper {
     @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
   ) {}
 
-  /** One scheduled round: expiry and orphans, by one instance of the cluster at a time. */
-  async sweep(): Promise<SweepReport | undefined> {
+  /**
+   * One round, scheduled or by the command: expiry (after `expireAfter` unless `outdated` says
+   * otherwise) and orphans (after `orphanGracePeriod`), by one instance of the cluster at a
+   * time. Resolves to undefined when another instance holds the sweep lock.
+   */
+  async sweep(outdated: RemoveOutdatedOptions = { olderThan: this.options.expireAfter }): Promise<SweepReport | undefined> {
     return this.lock.asOnlySweeper(async () => ({
-      outdated: await this.removeOutdated({ olderThan: this.options.expireAfter }),
-      orphans: await this.removeOrphans(this.options.orphanGracePeriod),
+      outdated: await this.removeOutdated(outdated),
+      orphans: await this.removeOrphans(this.options.orphanGracePeriod, outdated.dryRun ?? false),
     }));
   }
 
@@ -85,15 +89,18 @@ export class AttachmentsSweeper {
     return { count, bytes, durationMs: performance.now() - started };
   }
 
-  /** Deletes stored objects that no row references, once older than `gracePeriod` ms. */
-  async removeOrphans(gracePeriod: number): Promise<number> {
+  /**
+   * Deletes stored objects that no row references, once older than `gracePeriod` ms, and
+   * counts them; a dry run only counts.
+   */
+  async removeOrphans(gracePeriod: number, dryRun = false): Promise<number> {
     const cutoff = Date.now() - gracePeriod;
     let removed = 0;
     let candidates: string[] = [];
     const flush = async () => {
       const referenced = await this.records.referencedKeys(candidates);
       const orphans = candidates.filter((key) => !referenced.has(key));
-      await this.deleteBlobs(orphans);
+      if (!dryRun) await this.deleteBlobs(orphans);
       removed += orphans.length;
       candidates = [];
     };

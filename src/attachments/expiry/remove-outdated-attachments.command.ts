@@ -5,6 +5,9 @@ import type { OutdatedRow } from '../persistence/expiry-records.js';
 import { AttachmentsSweeper } from './attachments-sweeper.js';
 import { parseAge } from './age.js';
 
+/** sysexits.h's EX_TEMPFAIL: another instance holds the sweep lock; try again later. */
+const EXIT_TEMPORARY_FAILURE = 75;
+
 interface RemoveOutdatedFlags {
   olderThan: number;
   dryRun?: boolean;
@@ -12,13 +15,15 @@ interface RemoveOutdatedFlags {
 }
 
 /**
- * `remove-outdated-attachments --older-than=3`: the original app's management command.
+ * `remove-outdated-attachments --older-than=3`: the original app's management command, doing
+ * what the scheduled sweep does (outdated attachments, then orphan blobs older than
+ * `orphanGracePeriod`) under the same lock, with its own age.
  * Add it to a host's nest-commander root by importing AttachmentsModule and listing this class
  * among the providers.
  */
 @Command({
   name: 'remove-outdated-attachments',
-  description: 'Remove attachments not written for longer than --older-than',
+  description: 'Remove attachments not written for longer than --older-than, and orphan blobs',
 })
 export class RemoveOutdatedAttachmentsCommand extends CommandRunner {
   constructor(private readonly sweeper: AttachmentsSweeper) {
@@ -31,8 +36,11 @@ export class RemoveOutdatedAttachmentsCommand extends CommandRunner {
     const bar =
       out.isTTY && !flags.verbose ? new SingleBar({ format: 'Removing [{bar}] {value}/{total}', hideCursor: true }) : undefined;
     const now = Date.now();
+    const started = performance.now();
     bar?.start(0, 0);
-    const report = await this.sweeper.removeOutdated({
+    // The scheduled sweep's round with this command's age: under the same one-sweeper lock,
+    // orphan blobs included.
+    const report = await this.sweeper.sweep({
       olderThan: flags.olderThan,
       dryRun: flags.dryRun ?? false,
       onRemoved: flags.verbose ? (row) => out.write(`${describe(row, now)}\n`) : undefined,
@@ -44,8 +52,18 @@ export class RemoveOutdatedAttachmentsCommand extends CommandRunner {
         : undefined,
     });
     bar?.stop();
+    if (!report) {
+      // Not an error, but not done either: a cron job sees a temporary failure and tries later.
+      process.stderr.write('Another instance is sweeping (it holds the sweep lock): nothing removed; try again later\n');
+      process.exitCode = EXIT_TEMPORARY_FAILURE;
+      return;
+    }
+    const { outdated, orphans } = report;
     const verb = flags.dryRun ? 'Would remove' : 'Removed';
-    out.write(`${verb} ${report.count} attachment(s), ${formatBytes(report.bytes)}, in ${formatDuration(report.durationMs)}\n`);
+    out.write(
+      `${verb} ${outdated.count} attachment(s), ${formatBytes(outdated.bytes)}, and ${orphans} orphan blob(s), ` +
+        `in ${formatDuration(performance.now() - started)}\n`,
+    );
   }
 
   @Option({
@@ -57,7 +75,7 @@ export class RemoveOutdatedAttachmentsCommand extends CommandRunner {
     return parseAge(value);
   }
 
-  @Option({ flags: '--dry-run', description: 'print what would be removed, remove nothing' })
+  @Option({ flags: '--dry-run', description: 'count what would be removed (orphan blobs too), remove nothing' })
   parseDryRun(): boolean {
     return true;
   }

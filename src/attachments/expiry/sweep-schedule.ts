@@ -2,14 +2,15 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { RESOLVED_ATTACHMENTS_OPTIONS } from '../attachments.tokens.js';
 import type { ResolvedAttachmentsOptions } from '../attachments.options.js';
-import { formatBytes, formatDuration } from '../durations.js';
+import { formatBytes, formatDuration, MAX_TIMER_DELAY } from '../durations.js';
 import { AttachmentsSweeper } from './attachments-sweeper.js';
 
 let schedules = 0;
 
 /**
  * Runs the sweep every `sweepEvery` on @nestjs/schedule's registry (so the host can see and
- * stop it), one round at a time, with an unref'd timer that never keeps a process alive.
+ * stop it), one round at a time, with an unref'd timer that never keeps a process alive. An
+ * interval longer than Node's timers can hold (`30d`) is counted in shorter steps.
  */
 @Injectable()
 export class SweepSchedule implements OnApplicationBootstrap {
@@ -23,8 +24,17 @@ export class SweepSchedule implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.options.sweepEvery === false) return;
-    const timer = setInterval(() => void this.runOnce(), this.options.sweepEvery);
+    const every = this.options.sweepEvery;
+    if (every === false) return;
+    // Node's timers hold at most ~24.8 days and fire a longer delay at once, over and over: a
+    // longer interval ticks in equal steps that fit, and the sweep runs on every `steps`-th tick.
+    const steps = Math.ceil(every / MAX_TIMER_DELAY);
+    let tick = 0;
+    const onTick = () => {
+      tick = (tick + 1) % steps;
+      if (tick === 0) void this.runOnce();
+    };
+    const timer = setInterval(onTick, Math.ceil(every / steps));
     timer.unref();
     schedules += 1;
     this.registry.addInterval(`session-attachments-sweep${schedules > 1 ? `-${schedules}` : ''}`, timer);
