@@ -17,7 +17,10 @@ const file = (field: string, name: string, content: string) => ({
   headers: [`Content-Disposition: form-data; name="${field}"; filename="${name}"`, 'Content-Type: application/octet-stream'],
   content,
 });
-const textField = (field: string, value: string) => ({ headers: [`Content-Disposition: form-data; name="${field}"`], content: value });
+const textField = (field: string, value: string) => ({
+  headers: [`Content-Disposition: form-data; name="${field}"`],
+  content: value,
+});
 
 for (const kind of DATABASE_KINDS) {
   describe(`empty file inputs on ${kind}`, () => {
