@@ -61,7 +61,7 @@ const MARKUP_TYPES = new Set(['text/html', 'text/xml', 'application/xml', 'text/
 
 function mayBeNamedByExtension(type: string): boolean {
   const textual = type.startsWith('text/') || type === 'application/json' || type.endsWith('+json');
-  return textual && !isMarkupType(type) && !supportedMimeTypes.has(type as never);
+  return textual && !isMarkupType(type) && !supportedMimeTypes.has(type);
 }
 
 /** How much of the head the markup check reads: enough for a prologue, a doctype and comments. */
