@@ -72,8 +72,11 @@ export class AttachmentsController {
     @Param('name') name: string,
   ): Promise<void> {
     const attachment = await this.attachments.find(sessionKeyOf(request), bundle, name);
-    setDownloadHeaders(response, attachment);
+    // The file's headers go out only with an answer that is the file (200, 206, 304): an error
+    // answer set up with them would carry the file's name and ETag, and its JSON body would meet
+    // the file's Content-Type (which Nest's Express adapter warns about).
     if (matchesETag(request.headers['if-none-match'], `"${attachment.sha256}"`)) {
+      setDownloadHeaders(response, attachment);
       response.status(HttpStatus.NOT_MODIFIED).end();
       return;
     }
@@ -86,16 +89,17 @@ export class AttachmentsController {
       throw error;
     }
     const length = range ? range.end - range.start + 1 : attachment.size;
+    const body = request.method === 'HEAD' || length === 0 ? undefined : await this.attachments.read(attachment, range);
+    setDownloadHeaders(response, attachment);
     response.status(range ? HttpStatus.PARTIAL_CONTENT : HttpStatus.OK);
     response.setHeader('Content-Length', String(length));
     if (range) response.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${attachment.size}`);
-    if (request.method === 'HEAD' || length === 0) {
+    if (!body) {
       response.end();
       return;
     }
-    const stream = await this.attachments.read(attachment, range);
     // A client that goes away mid-download ends the pipeline; nothing to report to it.
-    await pipeline(stream, response).catch(() => undefined);
+    await pipeline(body, response).catch(() => undefined);
   }
 
   @Post(':bundle/delete')

@@ -1,5 +1,6 @@
-import { fileTypeFromBuffer } from 'file-type';
+import { fileTypeFromBuffer, supportedMimeTypes } from 'file-type';
 import mime from 'mime-types';
+import { extname } from 'node:path';
 
 /** What we call a file whose type nothing reveals (RFC 2046), not the original's `octet/stream`. */
 export const UNKNOWN_TYPE = 'application/octet-stream';
@@ -8,17 +9,110 @@ export const UNKNOWN_TYPE = 'application/octet-stream';
 export const SNIFF_BYTES = 4100;
 
 /**
- * The media type of an uploaded file: what its content shows (magic numbers, via file-type),
- * else what its name's extension says, else unknown. The type the client declared is never
- * used: it is whatever the client wants it to be.
+ * The media type of an uploaded file, decided so that host code can trust it:
+ *
+ * 1. Markup is recognised from the content, whatever the name: after an optional UTF-8 BOM,
+ *    whitespace and `<!-- -->` comments, `<svg` (or an `<?xml` / `<!DOCTYPE svg` prologue
+ *    before an `<svg` root) is `image/svg+xml`; `<!DOCTYPE html`, `<html` or a common HTML tag
+ *    (`<script`, `<body`, `<div`, … the WHATWG sniffing list) is `text/html`, and so is a
+ *    leading comment before anything else; any other `<?xml` is `application/xml`.
+ * 2. Otherwise the content's magic numbers decide (file-type).
+ * 3. Otherwise the extension may name the type only if that type has no signature of its own
+ *    (file-type cannot detect it), is not markup, and is textual (`text/*`, `application/json`,
+ *    `+json`), and only if the sniffed head really is text: valid UTF-8 (a character cut at the
+ *    end of the head allowed) without the bytes WHATWG calls binary (NUL and the C0 controls
+ *    other than tab, line feed, form feed, carriage return and escape).
+ * 4. Anything else is `application/octet-stream`.
+ *
+ * So an HTML page named `evil.pdf` is `text/html`, a `.pdf` without PDF magic or a `.txt` that
+ * holds binary is `application/octet-stream`. The type the client declared is never used.
  */
 export async function detectType(head: Uint8Array, name: string): Promise<string> {
-  const sniffed = await fileTypeFromBuffer(head);
-  return sniffed?.mime ?? (mime.lookup(name) || UNKNOWN_TYPE);
+  const sample = head.subarray(0, SNIFF_BYTES);
+  const markup = markupType(sample);
+  if (markup) return markup;
+  const sniffed = await fileTypeFromBuffer(sample);
+  if (sniffed) return sniffed.mime;
+  // extname, not the whole name: mime-types would take a bare `json` or `txt` for an extension.
+  const extension = extname(name);
+  const named = extension ? mime.lookup(extension) : false;
+  if (named && mayBeNamedByExtension(named) && isText(sample)) return named;
+  return UNKNOWN_TYPE;
 }
 
-/** Whether `type` matches one of `allowed`: exact types, or `image/*` style wildcards. */
+/**
+ * Whether `type` matches one of `allowed`: exact types, or `image/*` style wildcards. A
+ * wildcard never matches a markup type (HTML, SVG, XML can carry script): `image/svg+xml` is
+ * accepted only when listed exactly.
+ */
 export function isAllowedType(type: string, allowed: readonly string[] | undefined): boolean {
   if (!allowed) return true;
-  return allowed.some((pattern) => (pattern.endsWith('/*') ? type.startsWith(pattern.slice(0, -1)) : type === pattern));
+  return allowed.some((pattern) =>
+    pattern.endsWith('/*') ? !isMarkupType(type) && type.startsWith(pattern.slice(0, -1)) : type === pattern,
+  );
+}
+
+/** HTML, SVG and every XML type: formats that a browser may render, and that can run script. */
+export function isMarkupType(type: string): boolean {
+  return MARKUP_TYPES.has(type) || type.endsWith('+xml');
+}
+
+const MARKUP_TYPES = new Set(['text/html', 'text/xml', 'application/xml', 'text/xsl', 'application/xslt+xml']);
+
+function mayBeNamedByExtension(type: string): boolean {
+  const textual = type.startsWith('text/') || type === 'application/json' || type.endsWith('+json');
+  return textual && !isMarkupType(type) && !supportedMimeTypes.has(type);
+}
+
+/** How much of the head the markup check reads: enough for a prologue, a doctype and comments. */
+const MARKUP_WINDOW = 1024;
+// The tags WHATWG MIME sniffing (7.1, "identifying a resource with an unknown MIME type") takes
+// for HTML, each followed by a space or `>` (its `<!--` is handled with the comments).
+const HTML_START = /^<(?:!doctype\s+html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p)[\s>]/i;
+const SVG_ROOT = /<svg[\s>/]/i;
+const XML_PROLOGUE = /^<\?xml[\s?]/i;
+const SVG_DOCTYPE = /^<!doctype\s+svg[\s>]/i;
+
+function markupType(head: Uint8Array): string | undefined {
+  let start = 0;
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) start = 3;
+  const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength)
+    .toString('latin1', start, start + MARKUP_WINDOW)
+    .trimStart();
+  // Comments before the root tell nothing (an SVG may start with one), but a browser takes a
+  // leading comment for HTML: that is the answer when nothing more telling follows.
+  let rest = text;
+  let commented = false;
+  while (rest.startsWith('<!--')) {
+    const end = rest.indexOf('-->');
+    if (end < 0) return 'text/html';
+    rest = rest.slice(end + 3).trimStart();
+    commented = true;
+  }
+  if (/^<svg[\s>/]/i.test(rest)) return 'image/svg+xml';
+  if (XML_PROLOGUE.test(rest) || SVG_DOCTYPE.test(rest)) {
+    if (SVG_ROOT.test(rest)) return 'image/svg+xml';
+    if (/<html[\s>]/i.test(rest)) return 'text/html';
+    return 'application/xml';
+  }
+  if (HTML_START.test(rest) || commented) return 'text/html';
+  return undefined;
+}
+
+/** Whether the sniffed head is UTF-8 text; a multi-byte character cut by the sniff limit counts. */
+function isText(head: Uint8Array): boolean {
+  if (head.some(isBinaryByte)) return false;
+  try {
+    // `stream: true` forgives an incomplete sequence at the very end, which only the cut of a
+    // longer file can produce; a complete file shorter than the head must end on a character.
+    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: head.byteLength >= SNIFF_BYTES });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** WHATWG's binary data bytes: 0x00-0x08, 0x0B, 0x0E-0x1A, 0x1C-0x1F (never part of a UTF-8 sequence). */
+function isBinaryByte(byte: number): boolean {
+  return byte <= 0x08 || byte === 0x0b || (byte >= 0x0e && byte <= 0x1a) || (byte >= 0x1c && byte <= 0x1f);
 }

@@ -64,7 +64,8 @@ for (const kind of DATABASE_KINDS) {
             parts: 20,
             headerPairs: 5,
           },
-          allowedTypes: ['text/*', 'image/*', 'application/octet-stream'],
+          // Markup only by exact listing: the download tests below store HTML and SVG.
+          allowedTypes: ['text/*', 'image/*', 'application/octet-stream', 'text/html', 'image/svg+xml'],
           trustedOrigins: ['https://trusted.example'],
           uploadIdleTimeout: 400,
           uploadTimeout: 5000,

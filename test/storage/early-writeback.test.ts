@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, openSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,8 @@ describe('early writeback of big files', () => {
 
   test('flushes every `every` bytes while writing, one flush at a time, and the file is whole', async () => {
     const path = join(folder, 'big');
-    const target = createWriteStream(path, { flags: 'wx' });
+    const fd = openSync(path, 'wx');
+    const target = createWriteStream(path, { fd });
     const flushes: number[] = [];
     let running = 0;
     const source = chunks(40, 64 * KiB);
@@ -39,10 +40,10 @@ describe('early writeback of big files', () => {
       }
     }
     await pipeline(
-      withEarlyWriteback(recorded(), target, 256 * KiB, (fd, done) => {
+      withEarlyWriteback(recorded(), fd, 256 * KiB, (flushed, done) => {
         running += 1;
         assert.equal(running, 1, 'never two flushes at once');
-        flushes.push(fd);
+        flushes.push(flushed);
         setImmediate(() => {
           running -= 1;
           done();
@@ -50,8 +51,12 @@ describe('early writeback of big files', () => {
       }),
       target,
     );
-    // At most one per 256 KiB (10); fewer if the file was not open yet or a flush was running.
+    // At most one per 256 KiB (10); fewer if a flush was still running when the next was due.
     assert.ok(flushes.length >= 4 && flushes.length <= 10, `${flushes.length} flushes for 2.5 MiB every 256 KiB`);
+    assert.ok(
+      flushes.every((flushed) => flushed === fd),
+      'every flush is of the file being written',
+    );
     assert.equal(running, 0, 'the last flush settled before the stream ended');
     assert.equal(
       createHash('sha256')
@@ -62,10 +67,12 @@ describe('early writeback of big files', () => {
   });
 
   test('a file smaller than `every` is never flushed early', async () => {
-    const target = createWriteStream(join(folder, 'small'), { flags: 'wx' });
+    const path = join(folder, 'small');
+    const fd = openSync(path, 'wx');
+    const target = createWriteStream(path, { fd });
     let flushes = 0;
     await pipeline(
-      withEarlyWriteback(chunks(3, 64 * KiB), target, 256 * KiB, (_fd, done) => {
+      withEarlyWriteback(chunks(3, 64 * KiB), fd, 256 * KiB, (_fd, done) => {
         flushes += 1;
         done();
       }),
@@ -75,8 +82,10 @@ describe('early writeback of big files', () => {
   });
 
   test('a source that fails mid-way fails the write, with the real fdatasync running', async () => {
-    const target = createWriteStream(join(folder, 'broken'), { flags: 'wx' });
-    await assert.rejects(pipeline(withEarlyWriteback(chunks(20, 64 * KiB, 12), target, 128 * KiB), target), /client went away/);
+    const path = join(folder, 'broken');
+    const fd = openSync(path, 'wx');
+    const target = createWriteStream(path, { fd });
+    await assert.rejects(pipeline(withEarlyWriteback(chunks(20, 64 * KiB, 12), fd, 128 * KiB), target), /client went away/);
     assert.ok(target.destroyed);
   });
 });

@@ -1,4 +1,4 @@
-import type { INestApplication, Type } from '@nestjs/common';
+import type { INestApplication, LoggerService, Type } from '@nestjs/common';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,6 +32,8 @@ export interface StartOptions {
   session?: boolean;
   /** A folder for the disk storage (default: a new temporary one, removed on close). */
   attachmentsDirectory?: string;
+  /** Where the app's log goes (default: nowhere); e.g. a `CollectingLogger`. */
+  logger?: LoggerService;
 }
 
 export async function startApp(kind: TestDatabase['kind'], options: StartOptions = {}): Promise<RunningApp> {
@@ -53,6 +55,7 @@ export async function startApp(kind: TestDatabase['kind'], options: StartOptions
       ...(options.session === false ? { session: false } : {}),
     },
   );
+  if (options.logger) app.useLogger(options.logger);
   await app.listen(0, '127.0.0.1');
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
   const dataSource = app.get(DataSource);
@@ -78,4 +81,35 @@ export async function startApp(kind: TestDatabase['kind'], options: StartOptions
 async function countFiles(folder: string): Promise<number> {
   const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(() => []);
   return entries.filter((entry) => entry.isFile()).length;
+}
+
+/** A logger that keeps what it is given, for tests that assert what an app logs. */
+export class CollectingLogger implements LoggerService {
+  readonly entries: Array<{ level: 'log' | 'error' | 'warn' | 'debug' | 'verbose' | 'fatal'; message: string }> = [];
+
+  log(message: unknown): void {
+    this.entries.push({ level: 'log', message: String(message) });
+  }
+  error(message: unknown): void {
+    this.entries.push({ level: 'error', message: String(message) });
+  }
+  warn(message: unknown): void {
+    this.entries.push({ level: 'warn', message: String(message) });
+  }
+  debug(message: unknown): void {
+    this.entries.push({ level: 'debug', message: String(message) });
+  }
+  verbose(message: unknown): void {
+    this.entries.push({ level: 'verbose', message: String(message) });
+  }
+  fatal(message: unknown): void {
+    this.entries.push({ level: 'fatal', message: String(message) });
+  }
+
+  /** Warnings and errors: what a healthy request must not leave. */
+  problems(): string[] {
+    return this.entries
+      .filter((entry) => entry.level !== 'log' && entry.level !== 'debug' && entry.level !== 'verbose')
+      .map((entry) => entry.message);
+  }
 }

@@ -8,7 +8,8 @@ import { AttachmentsException } from '../attachments.errors.js';
 /**
  * The response headers that make a download safe whatever the file holds: always a download
  * (never rendered inline, even for HTML or SVG), no type sniffing, a sandbox should a browser
- * render it anyway, and private to this visitor's browser cache.
+ * render it anyway, and private to this visitor's browser cache. Only for an answer that is the
+ * file (200, 206, 304): an error answer carries its own headers, not the file's.
  */
 export function setDownloadHeaders(response: Response, attachment: StoredAttachment): void {
   response.setHeader('Content-Type', attachment.mimetype);

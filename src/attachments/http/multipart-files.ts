@@ -9,7 +9,8 @@ import type { ResolvedAttachmentsOptions } from '../attachments.options.js';
  * The files of a multipart/form-data request, one at a time, as they arrive. Nothing is
  * buffered: each file's bytes flow from the socket to the consumer, and busboy reads the next
  * part only once the consumer has read this one. Non-file fields are ignored (upload widgets
- * send metadata fields beside the file). If the consumer stops early or anything fails, the
+ * send metadata fields beside the file), and so are the empty parts that a plain HTML form
+ * sends for each file input left unused. If the consumer stops early or anything fails, the
  * rest of the body is drained so that the error response can still reach the client.
  */
 export async function* multipartFiles(
@@ -50,13 +51,23 @@ export async function* multipartFiles(
     current?.destroy(failure);
     notify();
   };
+  // A browser sends every unused file input as a part with `filename=""`, no bytes and the type
+  // application/octet-stream (busboy makes that a file without a name): no file, not a badly
+  // named one. A nameless file part that does carry bytes is still refused.
+  const skipEmptyInput = (stream: Readable) => {
+    stream.on('data', (chunk: Buffer) => {
+      if (chunk.byteLength > 0) fail(AttachmentsException.create('invalid_name', 'a file with content needs a name'));
+    });
+    stream.resume();
+  };
 
   parser.on('file', (_field, stream, info) => {
     // busboy reports a truncated body on the file stream too; once its consumer has stopped
     // listening, that error must not become an uncaught exception (it is reported via `fail`).
     stream.on('error', () => undefined);
     if (failure) return void stream.resume();
-    waiting.push({ name: info.filename ?? '', content: stream });
+    if (!info.filename) return skipEmptyInput(stream);
+    waiting.push({ name: info.filename, content: stream });
     notify();
   });
   parser.on('field', (_field, _value, info) => {

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, open as openFile } from 'node:fs';
 import { mkdir, opendir, rename, stat, unlink } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AttachmentStorage, ByteRange, ByteSource, StoredObject } from './attachment-storage.js';
 import { withEarlyWriteback } from './early-writeback.js';
-import { FolderFlusher } from './folder-flusher.js';
+import { FolderFlusher, flushFolder } from './folder-flusher.js';
 
 const BLOB_KEY = /^[0-9a-f]{32}$/;
 const TEMPORARY_KEY = /^[0-9a-f]{32}\.part$/;
@@ -25,37 +25,49 @@ export interface DiskStorageOptions {
  * Files on a local disk, under `<directory>/blobs/<2 hex>/<32 hex>`; writes go to
  * `<directory>/tmp/<key>.part` and are renamed into place once complete, so a reader never sees
  * half a file. Keys are random, and a key only becomes a path after it matches the key pattern.
+ *
+ * Folders it made are remembered, to spare a system call per write, but not trusted: a file
+ * that cannot be created or renamed for want of its folder (someone removed the directory while
+ * the app runs) makes it create the folder again and try once more.
  */
 export class DiskStorage implements AttachmentStorage {
   private readonly root: string;
   private readonly durable: boolean;
-  private readonly knownFolders = new Set<string>();
-  private readonly flusher = new FolderFlusher();
+  /** Folders known to exist, each with the creation (and, if durable, its flush) it took. */
+  private readonly folders = new Map<string, Promise<void>>();
+  private readonly flusher: FolderFlusher;
 
-  constructor(options: DiskStorageOptions) {
+  /**
+   * `flushOne` (how one folder is flushed, an fsync by default) is for tests that prove which
+   * folders are flushed; it is not part of the public API.
+   */
+  constructor(options: DiskStorageOptions, flushOne: (folder: string) => Promise<void> = flushFolder) {
     this.root = resolve(options.directory);
     this.durable = options.durable ?? true;
+    this.flusher = new FolderFlusher(flushOne);
   }
 
   async write(source: ByteSource): Promise<{ key: string }> {
     const key = newKey();
     const temporary = this.pathOf(`${key}.part`);
     const final = this.pathOf(key);
-    await this.ensureFolder(join(this.root, 'tmp'));
+    const fd = await this.inFolder(join(this.root, 'tmp'), () => openExclusive(temporary));
     // `flush` fsyncs the file before it closes: an acknowledged upload survives a power loss.
-    const target = createWriteStream(temporary, { flags: 'wx', flush: this.durable, highWaterMark: 256 * 1024 });
+    const target = createWriteStream(temporary, { fd, flush: this.durable, highWaterMark: 256 * 1024 });
     try {
-      await pipeline(this.durable ? withEarlyWriteback(source, target) : source, target);
+      await pipeline(this.durable ? withEarlyWriteback(source, fd) : source, target);
     } catch (error) {
-      // A write that fails while the file is still being opened creates it afterwards: wait
-      // for the stream to close, or the unlink would run first and leave the file behind.
       if (!target.closed) await new Promise<void>((closed) => target.once('close', () => closed()));
       await unlink(temporary).catch(() => undefined);
       throw error;
     }
     const folder = join(this.root, 'blobs', key.slice(0, 2));
-    await this.ensureFolder(folder);
-    await rename(temporary, final);
+    try {
+      await this.inFolder(folder, () => rename(temporary, final));
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    }
     if (this.durable) await this.flusher.flush(folder);
     return { key };
   }
@@ -107,11 +119,63 @@ export class DiskStorage implements AttachmentStorage {
     throw new Error(`DiskStorage: "${key}" is not a storage key`);
   }
 
-  private async ensureFolder(folder: string): Promise<void> {
-    if (this.knownFolders.has(folder)) return;
-    await mkdir(folder, { recursive: true });
-    this.knownFolders.add(folder);
+  /**
+   * Runs `work`, which creates an entry in `folder`, once the folder exists; if it fails with
+   * ENOENT the folder is created again (it was removed behind our back) and `work` runs once more.
+   */
+  private async inFolder<T>(folder: string, work: () => Promise<T>): Promise<T> {
+    await this.ensureFolder(folder);
+    try {
+      return await work();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      this.folders.delete(folder);
+      await this.ensureFolder(folder);
+      return work();
+    }
   }
+
+  /**
+   * Makes `folder` exist. Writers that arrive while it is being made wait for the same
+   * creation, so none acknowledges a file in a folder whose own entry is not yet durable.
+   */
+  private ensureFolder(folder: string): Promise<void> {
+    let ready = this.folders.get(folder);
+    if (!ready) {
+      ready = this.createFolder(folder);
+      this.folders.set(folder, ready);
+      const created = ready;
+      created.catch(() => {
+        if (this.folders.get(folder) === created) this.folders.delete(folder);
+      });
+    }
+    return ready;
+  }
+
+  /**
+   * mkdir -p, and in durable mode a flush of the parent of every folder it made: a new folder's
+   * entry lives in its parent, and without that flush a power loss can take the folder, and
+   * every acknowledged file in it, away.
+   */
+  private async createFolder(folder: string): Promise<void> {
+    const first = await mkdir(folder, { recursive: true });
+    if (!this.durable || first === undefined) return;
+    await Promise.all(parentsOfNewFolders(first, folder).map((parent) => this.flusher.flush(parent)));
+  }
+}
+
+/** The parents of `first` and of each folder below it down to `last`: those that hold new entries. */
+function parentsOfNewFolders(first: string, last: string): string[] {
+  const parents: string[] = [];
+  for (let folder = last; ; folder = dirname(folder)) {
+    parents.push(dirname(folder));
+    if (folder === first || dirname(folder) === folder) return parents;
+  }
+}
+
+/** Opens a new file for writing (a plain descriptor: its stream writes without promises). */
+function openExclusive(path: string): Promise<number> {
+  return new Promise((opened, failed) => openFile(path, 'wx', (error, fd) => (error ? failed(error) : opened(fd))));
 }
 
 async function opendirOrNothing(folder: string) {

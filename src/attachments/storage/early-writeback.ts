@@ -1,4 +1,4 @@
-import { fdatasync, type WriteStream } from 'node:fs';
+import { fdatasync } from 'node:fs';
 import type { ByteSource } from './attachment-storage.js';
 
 /** How often, in bytes written, a big file is flushed while it is still arriving. */
@@ -8,25 +8,18 @@ type Flush = (fd: number, done: () => void) => void;
 const dataSync: Flush = (fd, done) => fdatasync(fd, () => done());
 
 /**
- * Passes `source` through to `target` (a file stream just created, not yet open), and every
- * `every` bytes starts an fdatasync of what has been written so far, without waiting for it.
- * The kernel otherwise keeps gigabytes dirty until the final fsync, which then writes the
- * whole file while the client waits; this way the device writes while the network delivers,
- * and the final fsync finds only the tail. Files under `every` bytes never trigger it.
+ * Passes `source` through to the stream writing the open file `fd`, and every `every` bytes
+ * starts an fdatasync of what has been written so far, without waiting for it. The kernel
+ * otherwise keeps gigabytes dirty until the final fsync, which then writes the whole file while
+ * the client waits; this way the device writes while the network delivers, and the final fsync
+ * finds only the tail. Files under `every` bytes never trigger it.
  *
  * The stream ends only after the last flush has settled, so the file is closed after it. If
  * the upload fails and the stream is destroyed meanwhile, a flush still running may meet a
  * closed (or reused) descriptor: it then fails with EBADF or flushes another file, both
  * harmless, and its result is ignored.
  */
-export function withEarlyWriteback(source: ByteSource, target: WriteStream, every = EARLY_WRITEBACK_EVERY, flush = dataSync) {
-  let fd: number | undefined;
-  // Listened for now: the file opens asynchronously, maybe before the first chunk is pulled.
-  target.once('open', (opened: number) => (fd = opened));
-  return passThrough(source, () => fd, every, flush);
-}
-
-async function* passThrough(source: ByteSource, fdOf: () => number | undefined, every: number, flush: Flush) {
+export async function* withEarlyWriteback(source: ByteSource, fd: number, every = EARLY_WRITEBACK_EVERY, flush = dataSync) {
   let written = 0;
   let flushedAt = 0;
   let running: Promise<void> | undefined;
@@ -34,8 +27,7 @@ async function* passThrough(source: ByteSource, fdOf: () => number | undefined, 
     for await (const chunk of source as AsyncIterable<Uint8Array>) {
       yield chunk;
       written += chunk.byteLength;
-      const fd = fdOf();
-      if (!running && written - flushedAt >= every && fd !== undefined) {
+      if (!running && written - flushedAt >= every) {
         flushedAt = written;
         running = new Promise<void>((settled) => flush(fd, settled)).finally(() => {
           running = undefined;

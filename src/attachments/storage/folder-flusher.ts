@@ -46,7 +46,8 @@ export class FolderFlusher {
 
 function noop(): void {}
 
-async function flushFolder(folder: string): Promise<void> {
+/** An fsync of a folder: makes the entries created in it durable. */
+export async function flushFolder(folder: string): Promise<void> {
   const handle = await open(folder, 'r');
   try {
     await handle.sync();
