@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import session from 'express-session';
 import { fileURLToPath } from 'node:url';
+import { documentAttachmentsRoutes } from './attachments/openapi.js';
 import { AppModule, type DemoOverrides } from './app.module.js';
 import { ephemeralSecret, type DemoConfig } from './demo-config.js';
 
@@ -19,7 +20,8 @@ export async function createDemoApp(
   if (options.session !== false) app.use(sessionMiddleware(config));
   // The demo page (public/): two drafts against the module's API.
   app.useStaticAssets(fileURLToPath(new URL('../../public', import.meta.url)));
-  // The OpenAPI document at /api-json and its UI at /api.
+  // The OpenAPI document at /api-json and its UI at /api, the module's routes described in it.
+  documentAttachmentsRoutes();
   const document = () =>
     SwaggerModule.createDocument(
       app,

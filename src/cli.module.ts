@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { RemoveOutdatedAttachmentsCommand } from './attachments/cli.js';
 import { AttachmentsModule, DiskStorage } from './attachments/index.js';
 import { databaseOptionsFromEnv } from './database.js';
 
 /**
  * The demo's command-line root: the same database and storage as `npm start` (same
- * environment variables), no sweep schedule (the command is the sweep). AttachmentsModule
- * brings the remove-outdated-attachments command with it.
+ * environment variables), no sweep schedule (the command is the sweep), and the
+ * remove-outdated-attachments command from `nestjs-session-attachments/cli` as a provider.
  */
 @Module({
   imports: [
@@ -16,5 +17,6 @@ import { databaseOptionsFromEnv } from './database.js';
       sweepEvery: false,
     }),
   ],
+  providers: [RemoveOutdatedAttachmentsCommand],
 })
 export class CliModule {}

@@ -20,12 +20,11 @@ import { RESOLVED_ATTACHMENTS_OPTIONS } from './attachments.tokens.js';
 import { isAttachmentsException } from './attachments.errors.js';
 import type { ResolvedAttachmentsOptions } from './attachments.options.js';
 import { AttachmentsService } from './attachments.service.js';
-import { AttachmentJson, bundleUrlOf, toAttachmentJson } from './http/attachment-json.js';
+import { bundleUrlOf, toAttachmentJson, type AttachmentJson } from './http/attachment-json.js';
 import { CrossSiteRequestGuard } from './http/cross-site.guard.js';
 import { matchesETag, requestedRange, setDownloadHeaders } from './http/download.js';
 import { AttachmentsFailureFilter } from './http/failure.filter.js';
 import { multipartFiles } from './http/multipart-files.js';
-import { ApiClear, ApiDownload, ApiList, ApiRemove, ApiUpload, AttachmentsApi } from './http/openapi.js';
 import { sessionKeyOf } from './session-key.js';
 
 /**
@@ -34,9 +33,9 @@ import { sessionKeyOf } from './session-key.js';
  * Mounted under the configured path by `mountAttachmentsController`.
  */
 // @Injectable only so that TypeScript emits the constructor's parameter types, which the
-// mounted subclass inherits.
+// mounted subclass inherits. Its OpenAPI description is applied by the `/openapi` entry
+// (documentAttachmentsRoutes), so an app without @nestjs/swagger never loads it.
 @Injectable()
-@AttachmentsApi()
 @UseGuards(CrossSiteRequestGuard)
 @UseFilters(AttachmentsFailureFilter)
 export class AttachmentsController {
@@ -47,7 +46,6 @@ export class AttachmentsController {
 
   @Post(':bundle')
   @HttpCode(HttpStatus.CREATED)
-  @ApiUpload()
   async upload(@Req() request: Request, @Param('bundle') bundle: string): Promise<AttachmentJson[]> {
     const owner = sessionKeyOf(request);
     const saved = await this.attachments.save(owner, bundle, multipartFiles(request, this.options));
@@ -56,7 +54,6 @@ export class AttachmentsController {
   }
 
   @Get(':bundle')
-  @ApiList()
   async list(@Req() request: Request, @Param('bundle') bundle: string): Promise<AttachmentJson[]> {
     const attachments = await this.attachments.list(sessionKeyOf(request), bundle);
     const bundleUrl = bundleUrlOf(request.originalUrl);
@@ -64,7 +61,6 @@ export class AttachmentsController {
   }
 
   @Get(':bundle/:name')
-  @ApiDownload()
   async download(
     @Req() request: Request,
     @Res() response: Response,
@@ -104,28 +100,24 @@ export class AttachmentsController {
 
   @Post(':bundle/delete')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiClear()
   clearByPost(@Req() request: Request, @Param('bundle') bundle: string): Promise<void> {
     return this.attachments.clear(sessionKeyOf(request), bundle);
   }
 
   @Delete(':bundle')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiClear()
   clear(@Req() request: Request, @Param('bundle') bundle: string): Promise<void> {
     return this.attachments.clear(sessionKeyOf(request), bundle);
   }
 
   @Post(':bundle/:name/delete')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiRemove()
   removeByPost(@Req() request: Request, @Param('bundle') bundle: string, @Param('name') name: string): Promise<void> {
     return this.attachments.remove(sessionKeyOf(request), bundle, name);
   }
 
   @Delete(':bundle/:name')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiRemove()
   remove(@Req() request: Request, @Param('bundle') bundle: string, @Param('name') name: string): Promise<void> {
     return this.attachments.remove(sessionKeyOf(request), bundle, name);
   }

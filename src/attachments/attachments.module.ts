@@ -12,8 +12,8 @@ import {
 import { AttachmentsService } from './attachments.service.js';
 import { RESOLVED_ATTACHMENTS_OPTIONS } from './attachments.tokens.js';
 import { AttachmentsSweeper } from './expiry/attachments-sweeper.js';
-import { RemoveOutdatedAttachmentsCommand } from './expiry/remove-outdated-attachments.command.js';
 import { SweepSchedule } from './expiry/sweep-schedule.js';
+import { CrossSiteRequestGuard } from './http/cross-site.guard.js';
 import { AttachmentRecords } from './persistence/attachment-records.js';
 import { ExpiryRecords } from './persistence/expiry-records.js';
 import { SessionLock } from './persistence/session-lock.js';
@@ -39,7 +39,7 @@ const storage: Provider = {
 
 /**
  * Temporary, session-owned file attachments: the HTTP routes, the service for host code, and
- * the expiry sweep. Needs express-session and a TypeORM connection that knows
+ * the expiry sweep (the command is in `nestjs-session-attachments/cli`). Needs express-session and a TypeORM connection that knows
  * `AttachmentEntity` (and runs `attachmentsMigrations`).
  *
  * @example AttachmentsModule.forRoot({ path: 'attachments', limits: { fileSize: '20MB' } })
@@ -59,9 +59,11 @@ const storage: Provider = {
     AttachmentsService,
     AttachmentsSweeper,
     SweepSchedule,
-    // Inert in an HTTP app; a nest-commander root that imports this module gets the command.
-    RemoveOutdatedAttachmentsCommand,
+    CrossSiteRequestGuard,
   ],
-  exports: [AttachmentsService, AttachmentsSweeper, AttachmentStorage],
+  // The guard and the options it reads go out too, so a host's own routes can use
+  // @UseGuards(CrossSiteRequestGuard). The command (`nestjs-session-attachments/cli`) needs
+  // only the sweeper.
+  exports: [AttachmentsService, AttachmentsSweeper, AttachmentStorage, CrossSiteRequestGuard, RESOLVED_ATTACHMENTS_OPTIONS],
 })
 export class AttachmentsModule extends ConfigurableAttachmentsModule {}

@@ -1,4 +1,6 @@
 // The public API of nestjs-session-attachments: everything a host app may use, nothing else.
+// The command is in `./cli.ts` and the OpenAPI description in `./openapi.ts` (subpath entries),
+// so that this entry never loads nest-commander, cli-progress or @nestjs/swagger.
 export { AttachmentsModule } from './attachments.module.js';
 export { ATTACHMENTS_ASYNC_OPTIONS_TYPE, ATTACHMENTS_OPTIONS_TYPE } from './attachments.module-definition.js';
 export {
@@ -30,7 +32,9 @@ export {
   type StoredObject,
 } from './storage/attachment-storage.js';
 export { DiskStorage, type DiskStorageOptions } from './storage/disk-storage.js';
-export { AttachmentErrorJson, AttachmentJson } from './http/attachment-json.js';
+export type { AttachmentJson } from './http/attachment-json.js';
+export { CrossSiteRequestGuard } from './http/cross-site.guard.js';
+export { AttachmentsFailureFilter } from './http/failure.filter.js';
 export { BUNDLE_PATTERN, MAX_NAME_BYTES } from './names.js';
 export {
   AttachmentsSweeper,
@@ -38,5 +42,4 @@ export {
   type RemoveOutdatedOptions,
   type SweepReport,
 } from './expiry/attachments-sweeper.js';
-export { RemoveOutdatedAttachmentsCommand } from './expiry/remove-outdated-attachments.command.js';
 export type { OutdatedRow } from './persistence/expiry-records.js';

@@ -1,84 +1,144 @@
 import { applyDecorators } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
   ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiNoContentResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
-  ApiPayloadTooLargeResponse,
   ApiResponse,
   ApiTags,
-  ApiUnsupportedMediaTypeResponse,
 } from '@nestjs/swagger';
-import { AttachmentErrorJson, AttachmentJson } from './attachment-json.js';
+import { ATTACHMENT_ERRORS, type AttachmentErrorCode } from '../attachments.errors.js';
+import { AttachmentsController } from '../attachments.controller.js';
+import { AttachmentErrorJsonDto, AttachmentJsonDto } from './openapi-schemas.js';
 
-// The OpenAPI description of each route, kept beside the controller rather than on it, so the
-// controller reads as what it does.
+// The OpenAPI description of each route, applied to the controller only when a host asks for
+// it (documentAttachmentsRoutes), so the controller and the main entry never load Swagger.
+
+// What every route can answer: a host without express-session, and a database out of reach.
+const ANY_ROUTE: AttachmentErrorCode[] = ['session_middleware_missing', 'database_unavailable'];
+const CHANGES: AttachmentErrorCode[] = [...ANY_ROUTE, 'cross_site_request'];
+const NAMED: AttachmentErrorCode[] = ['invalid_bundle', 'invalid_name', 'not_found'];
+
+/** Every error code each route can raise; the responses are grouped by status from this table. */
+const ROUTE_ERRORS = {
+  upload: [
+    ...CHANGES,
+    'invalid_bundle',
+    'invalid_name',
+    'invalid_multipart',
+    'no_files',
+    'too_many_files',
+    'too_many_parts',
+    'field_too_large',
+    'bundle_full',
+    'too_many_bundles',
+    'client_aborted',
+    'upload_timeout',
+    'file_too_large',
+    'session_quota_exceeded',
+    'type_not_allowed',
+    'storage_full',
+  ],
+  list: [...ANY_ROUTE, 'invalid_bundle'],
+  download: [...ANY_ROUTE, ...NAMED, 'range_not_satisfiable'],
+  clearByPost: [...CHANGES, 'invalid_bundle'],
+  clear: [...CHANGES, 'invalid_bundle'],
+  removeByPost: [...CHANGES, ...NAMED],
+  remove: [...CHANGES, ...NAMED],
+} as const satisfies Record<keyof AttachmentsController, readonly AttachmentErrorCode[]>;
 
 const bundle = ApiParam({ name: 'bundle', description: 'the draft: 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit' });
 const name = ApiParam({ name: 'name', description: 'the file name, URL-encoded' });
-const badRequest = ApiBadRequestResponse({ type: AttachmentErrorJson, description: 'invalid_bundle, invalid_name, …' });
-const crossSite = ApiForbiddenResponse({ type: AttachmentErrorJson, description: 'cross_site_request' });
 
-export const AttachmentsApi = () => ApiTags('attachments');
+/** One response per status, its description the codes a client can switch on. */
+function errorResponses(codes: readonly AttachmentErrorCode[]): MethodDecorator {
+  const byStatus = new Map<number, AttachmentErrorCode[]>();
+  for (const code of codes) {
+    const { status } = ATTACHMENT_ERRORS[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  return applyDecorators(
+    ...[...byStatus].map(([status, group]) =>
+      ApiResponse({ status, type: AttachmentErrorJsonDto, description: group.join(', ') }),
+    ),
+  );
+}
 
-export const ApiUpload = () =>
+const upload = applyDecorators(
+  ApiOperation({ summary: 'Upload files into a bundle (same name replaces)' }),
+  bundle,
+  ApiConsumes('multipart/form-data'),
+  ApiBody({
+    description: 'one or more file parts under any field names; other fields are ignored',
+    schema: { type: 'object', additionalProperties: { type: 'string', format: 'binary' } },
+  }),
+  ApiCreatedResponse({ type: [AttachmentJsonDto], description: 'the stored attachments, sorted by name' }),
+  errorResponses(ROUTE_ERRORS.upload),
+);
+
+const list = applyDecorators(
+  ApiOperation({ summary: "List a bundle of the visitor's session" }),
+  bundle,
+  ApiOkResponse({ type: [AttachmentJsonDto], description: 'sorted by name; empty for an unknown bundle' }),
+  errorResponses(ROUTE_ERRORS.list),
+);
+
+const download = applyDecorators(
+  ApiOperation({ summary: 'Download an attachment (Range, If-None-Match and HEAD supported)' }),
+  bundle,
+  name,
+  ApiOkResponse({
+    description: 'the bytes, as an attachment',
+    content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+  }),
+  ApiResponse({ status: 206, description: 'the requested range' }),
+  ApiResponse({ status: 304, description: 'not modified (If-None-Match)' }),
+  errorResponses(ROUTE_ERRORS.download),
+);
+
+const clear = (codes: readonly AttachmentErrorCode[]) =>
   applyDecorators(
-    ApiOperation({ summary: 'Upload files into a bundle (same name replaces)' }),
+    ApiOperation({ summary: 'Delete every attachment of a bundle' }),
     bundle,
-    ApiConsumes('multipart/form-data'),
-    ApiBody({
-      description: 'one or more file parts under any field names; other fields are ignored',
-      schema: { type: 'object', additionalProperties: { type: 'string', format: 'binary' } },
-    }),
-    ApiCreatedResponse({ type: [AttachmentJson], description: 'the stored attachments, sorted by name' }),
-    badRequest,
-    crossSite,
-    ApiPayloadTooLargeResponse({ type: AttachmentErrorJson, description: 'file_too_large, session_quota_exceeded' }),
-    ApiUnsupportedMediaTypeResponse({ type: AttachmentErrorJson, description: 'type_not_allowed' }),
+    ApiNoContentResponse({ description: 'cleared (also when there was nothing to clear)' }),
+    errorResponses(codes),
   );
 
-export const ApiList = () =>
-  applyDecorators(
-    ApiOperation({ summary: "List a bundle of the visitor's session" }),
-    bundle,
-    ApiOkResponse({ type: [AttachmentJson], description: 'sorted by name; empty for an unknown bundle' }),
-    badRequest,
-  );
-
-export const ApiDownload = () =>
-  applyDecorators(
-    ApiOperation({ summary: 'Download an attachment (Range, If-None-Match and HEAD supported)' }),
-    bundle,
-    name,
-    ApiOkResponse({
-      description: 'the bytes, as an attachment',
-      content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
-    }),
-    ApiResponse({ status: 206, description: 'the requested range' }),
-    ApiResponse({ status: 304, description: 'not modified (If-None-Match)' }),
-    ApiNotFoundResponse({ type: AttachmentErrorJson, description: "not_found (missing, or another visitor's)" }),
-  );
-
-export const ApiRemove = () =>
+const remove = (codes: readonly AttachmentErrorCode[]) =>
   applyDecorators(
     ApiOperation({ summary: 'Delete one attachment' }),
     bundle,
     name,
     ApiNoContentResponse({ description: 'deleted' }),
-    ApiNotFoundResponse({ type: AttachmentErrorJson, description: 'not_found' }),
-    crossSite,
+    errorResponses(codes),
   );
 
-export const ApiClear = () =>
-  applyDecorators(
-    ApiOperation({ summary: 'Delete every attachment of a bundle' }),
-    bundle,
-    ApiNoContentResponse({ description: 'cleared' }),
-    crossSite,
-  );
+const ROUTE_DOCS: Record<keyof AttachmentsController, MethodDecorator> = {
+  upload,
+  list,
+  download,
+  clearByPost: clear(ROUTE_ERRORS.clearByPost),
+  clear: clear(ROUTE_ERRORS.clear),
+  removeByPost: remove(ROUTE_ERRORS.removeByPost),
+  remove: remove(ROUTE_ERRORS.remove),
+};
+
+let documented = false;
+
+/**
+ * Describes the module's routes for @nestjs/swagger: call it before
+ * `SwaggerModule.createDocument`. The description is metadata on the shared controller class,
+ * so it covers every `forRoot` mount, and a second call changes nothing.
+ */
+export function documentAttachmentsRoutes(): void {
+  if (documented) return;
+  documented = true;
+  ApiTags('attachments')(AttachmentsController);
+  const prototype = AttachmentsController.prototype;
+  for (const [method, describe] of Object.entries(ROUTE_DOCS)) {
+    describe(prototype, method, Object.getOwnPropertyDescriptor(prototype, method)!);
+  }
+}
