@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
 import { AttachmentStorage } from '../../src/attachments/index.js';
-import { SWEEP_LOCK_NAMESPACE } from '../../src/attachments/persistence/write-lock.js';
+import { SWEEP_LOCK_NAMESPACE } from '../../src/attachments/persistence/sql-dialect.js';
 import { ageAttachments, runCli } from '../support/cli.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
