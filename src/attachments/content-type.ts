@@ -53,7 +53,7 @@ export function isAllowedType(type: string, allowed: readonly string[] | undefin
 }
 
 /** HTML, SVG and every XML type: formats that a browser may render, and that can run script. */
-export function isMarkupType(type: string): boolean {
+function isMarkupType(type: string): boolean {
   return MARKUP_TYPES.has(type) || type.endsWith('+xml');
 }
 
@@ -64,8 +64,6 @@ function mayBeNamedByExtension(type: string): boolean {
   return textual && !isMarkupType(type) && !supportedMimeTypes.has(type);
 }
 
-/** How much of the head the markup check reads: enough for a prologue, a doctype and comments. */
-const MARKUP_WINDOW = 1024;
 // The tags WHATWG MIME sniffing (7.1, "identifying a resource with an unknown MIME type") takes
 // for HTML, each followed by a space or `>` (its `<!--` is handled with the comments).
 const HTML_START = /^<(?:!doctype\s+html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p)[\s>]/i;
@@ -76,9 +74,7 @@ const SVG_DOCTYPE = /^<!doctype\s+svg[\s>]/i;
 function markupType(head: Uint8Array): string | undefined {
   let start = 0;
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) start = 3;
-  const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength)
-    .toString('latin1', start, start + MARKUP_WINDOW)
-    .trimStart();
+  const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1', start).trimStart();
   // Comments before the root tell nothing (an SVG may start with one), but a browser takes a
   // leading comment for HTML: that is the answer when nothing more telling follows.
   let rest = text;

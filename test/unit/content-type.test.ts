@@ -19,6 +19,7 @@ describe('content types', () => {
       ['<svg xmlns="http://www.w3.org/2000/svg"></svg>', 'logo.svg', 'image/svg+xml'],
       ['<?xml version="1.0"?>\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "x">\n<svg>', 'evil.png', 'image/svg+xml'],
       ['<!-- generator --><svg width="1">', 'evil.gif', 'image/svg+xml'],
+      [`<?xml version="1.0"?><!-- ${'metadata '.repeat(300)}--><svg>`, 'drawing.png', 'image/svg+xml'],
       ['<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml">', 'page.txt', 'text/html'],
       ['<?xml version="1.0"?><note>hi</note>', 'note.txt', 'application/xml'],
     ] as const) {
