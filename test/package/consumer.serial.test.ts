@@ -203,5 +203,11 @@ describe('the npm package in a fresh Nest app', () => {
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /Would remove 0 attachment\(s\)/);
     }
+    const openapi = await runToEnd(
+      'cjs',
+      ['-e', "require('nestjs-session-attachments/openapi').documentAttachmentsRoutes()"],
+      env('cjs'),
+    );
+    assert.equal(openapi.code, 0, `require() of the /openapi entry: ${openapi.stderr}`);
   });
 });
