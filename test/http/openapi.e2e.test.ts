@@ -96,11 +96,7 @@ describe('OpenAPI', () => {
       const [method, path] = route.split(' ') as [string, string];
       const responses = document.paths[path]![method]!.responses;
       const statuses = new Set([...success, ...codes.map((code) => ATTACHMENT_ERRORS[code].status)]);
-      assert.deepEqual(
-        Object.keys(responses).map(Number).sort(),
-        [...statuses].sort(),
-        `${route}: documented statuses`,
-      );
+      assert.deepEqual(Object.keys(responses).map(Number).sort(), [...statuses].sort(), `${route}: documented statuses`);
       for (const code of codes) {
         const { status } = ATTACHMENT_ERRORS[code];
         assert.ok(responses[status]!.description.split(', ').includes(code), `${route}: ${status} names ${code}`);

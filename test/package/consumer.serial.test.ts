@@ -24,7 +24,15 @@ const SYSTEMS: Array<{ system: ModuleSystem; label: string }> = [
   { system: 'cjs', label: 'CommonJS' },
 ];
 // What a `nest new` app has installed before the README's line, and the optional peers.
-const NEST_NEW_PACKAGES = ['@nestjs/common', '@nestjs/core', '@nestjs/platform-express', 'reflect-metadata', 'rxjs', '@types/express', '@types/node'];
+const NEST_NEW_PACKAGES = [
+  '@nestjs/common',
+  '@nestjs/core',
+  '@nestjs/platform-express',
+  'reflect-metadata',
+  'rxjs',
+  '@types/express',
+  '@types/node',
+];
 const OPTIONAL_PEERS = ['nest-commander', '@nestjs/swagger'];
 // A README file that needs an optional peer is built once that peer is installed.
 const needsOptionalPeer = (file: ReadmeFile) =>
@@ -67,9 +75,11 @@ describe('the npm package in a fresh Nest app', () => {
     await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...pinned], { cwd: folder, timeout: 300_000 });
   };
   const build = (system: ModuleSystem) =>
-    run(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: appFolder(system) }).catch((error: Error & { stdout?: string }) => {
-      throw new Error(`the ${system} app does not build:\n${error.stdout ?? error.message}`);
-    });
+    run(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: appFolder(system) }).catch(
+      (error: Error & { stdout?: string }) => {
+        throw new Error(`the ${system} app does not build:\n${error.stdout ?? error.message}`);
+      },
+    );
   const env = (system: ModuleSystem, extra: Record<string, string> = {}) => ({
     ...process.env,
     ...database.env,
@@ -79,9 +89,14 @@ describe('the npm package in a fresh Nest app', () => {
   /** Runs a built file of the app to its end. */
   const runToEnd = (system: ModuleSystem, args: string[], environment: NodeJS.ProcessEnv): Promise<Exit> =>
     new Promise((done) => {
-      execFile(process.execPath, args, { cwd: appFolder(system), env: environment, timeout: 120_000 }, (error, stdout, stderr) => {
-        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        args,
+        { cwd: appFolder(system), env: environment, timeout: 120_000 },
+        (error, stdout, stderr) => {
+          done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+        },
+      );
     });
 
   before(async () => {
@@ -180,9 +195,19 @@ describe('the npm package in a fresh Nest app', () => {
       assert.ok(existsSync(join(appFolder(system), 'dist')), `the ${system} app was built`);
       for (const file of optional) await writeAppFile(appFolder(system), file.path, file.text);
       await build(system);
-      const result = await runToEnd(system, ['dist/cli', 'remove-outdated-attachments', '--older-than=3', '--dry-run'], env(system));
+      const result = await runToEnd(
+        system,
+        ['dist/cli', 'remove-outdated-attachments', '--older-than=3', '--dry-run'],
+        env(system),
+      );
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /Would remove 0 attachment\(s\)/);
     }
+    const openapi = await runToEnd(
+      'cjs',
+      ['-e', "require('nestjs-session-attachments/openapi').documentAttachmentsRoutes()"],
+      env('cjs'),
+    );
+    assert.equal(openapi.code, 0, `require() of the /openapi entry: ${openapi.stderr}`);
   });
 });

@@ -15,7 +15,9 @@ export type ModuleSystem = 'esm' | 'cjs';
 export async function createNestNewApp(folder: string, system: ModuleSystem): Promise<void> {
   const template = join(templates, system === 'esm' ? 'ts-esm' : 'ts');
   const render = async (file: string) =>
-    (await readFile(join(template, file), 'utf8')).replaceAll('<%= strict %>', 'true').replaceAll('<%= specFileSuffix %>', 'spec');
+    (await readFile(join(template, file), 'utf8'))
+      .replaceAll('<%= strict %>', 'true')
+      .replaceAll('<%= specFileSuffix %>', 'spec');
   const type = /"type":\s*"module"/.test(await render('package.json')) ? 'module' : 'commonjs';
   await mkdir(join(folder, 'src'), { recursive: true });
   await writeFile(join(folder, 'package.json'), JSON.stringify({ name: `consumer-${system}`, private: true, type }));
