@@ -61,7 +61,7 @@ describe('the sweep statement on postgres', () => {
         // Inside a transaction the activity view is a snapshot, taken once unless cleared.
         await client.query('SELECT pg_stat_clear_snapshot()');
         const { rows } = await client.query<{ n: number }>(
-          "SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM session_attachments%'",
+          "SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'DELETE FROM %session_attachments%'",
         );
         return rows[0]!.n > 0;
       });
