@@ -25,11 +25,16 @@ async function stored(running: RunningApp): Promise<Stored> {
 }
 
 /** A visitor whose session exists, then PARALLEL uploads fired at once; their statuses and codes. */
-async function burst(running: RunningApp, bundleOf: (index: number) => string): Promise<Array<{ status: number; code?: string }>> {
+async function burst(
+  running: RunningApp,
+  bundleOf: (index: number) => string,
+): Promise<Array<{ status: number; code?: string }>> {
   const visitor = new Visitor(running.baseUrl);
   await visitor.json('/attachments/warm-up');
   const responses = await Promise.all(
-    Array.from({ length: PARALLEL }, (_, index) => visitor.upload(`/attachments/${bundleOf(index)}`, [['f', `f${index}.txt`, FILE]])),
+    Array.from({ length: PARALLEL }, (_, index) =>
+      visitor.upload(`/attachments/${bundleOf(index)}`, [['f', `f${index}.txt`, FILE]]),
+    ),
   );
   return Promise.all(
     responses.map(async (response) => {

@@ -125,9 +125,12 @@ export function sqlDialectFor(dataSource: DataSource): SqlDialect {
   const metadata = dataSource.getMetadata(AttachmentEntity);
   const { driver } = dataSource;
   const schema = metadata.schema;
-  const table = schema === undefined ? driver.escape(metadata.tableName) : `${driver.escape(schema)}.${driver.escape(metadata.tableName)}`;
+  const table =
+    schema === undefined ? driver.escape(metadata.tableName) : `${driver.escape(schema)}.${driver.escape(metadata.tableName)}`;
   // SQLite has no schemas (an attached database would be one; the module does not use them).
-  return dataSource.options.type === 'postgres' ? new PostgresDialect(table, schema) : new SqliteDialect(driver.escape(metadata.tableName));
+  return dataSource.options.type === 'postgres'
+    ? new PostgresDialect(table, schema)
+    : new SqliteDialect(driver.escape(metadata.tableName));
 }
 
 export const sqlDialectProvider: Provider = {
