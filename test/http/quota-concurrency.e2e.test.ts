@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
+import { PUT_FUNCTION_ARGUMENTS } from '../../src/attachments/migrations/1764230400000-claims-and-session-put-function.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
@@ -98,3 +99,20 @@ for (const kind of DATABASE_KINDS) {
     });
   });
 }
+
+describe('quotas under parallel uploads of one session on postgres without session_attachments_put', () => {
+  // A schema made by `synchronize` has no function: the statements run from TypeScript, under
+  // the same session lock.
+  let running: RunningApp;
+  before(async () => {
+    running = await startApp('postgres', { attachments: { limits: { bundlesPerSession: 5, bytesPerSession: 4_000 } } });
+    await running.app.get(DataSource).query(`DROP FUNCTION session_attachments_put${PUT_FUNCTION_ARGUMENTS}`);
+  });
+  after(() => running.close());
+
+  test('uploads into many bundles at once: both session quotas hold exactly', async () => {
+    const results = await burst(running, (index) => `bundle-${index}`);
+    assert.deepEqual(tally(results), { 201: 4, '413 session_quota_exceeded': PARALLEL - 4 });
+    assert.deepEqual(await stored(running), { bundles: 4, files: 4, bytes: 4_000 });
+  });
+});
