@@ -11,7 +11,7 @@ import { assertBundleId, fileNameFromUrl, normalizeFileName } from './names.js';
 import { AttachmentRecords } from './persistence/attachment-records.js';
 import { DatabaseFailure } from './persistence/database-failure.js';
 import type { BundleQuotas, QuotaRefusal } from './persistence/quotas.js';
-import type { NewAttachmentRow } from './persistence/upsert.js';
+import type { NewAttachmentRow, UpsertResult } from './persistence/upsert.js';
 import type { SessionKey } from './session-key.js';
 import { AttachmentStorage, InjectAttachmentStorage } from './storage/attachment-storage.js';
 
@@ -81,7 +81,7 @@ export class AttachmentsService {
     const rowKeys = new Set(rows.map((row) => row.storageKey));
     // Earlier copies of a name sent twice in this request: no row ever points at them.
     const superseded = written.filter((key) => !rowKeys.has(key));
-    let result: Awaited<ReturnType<AttachmentRecords['upsert']>>;
+    let result: UpsertResult | QuotaRefusal;
     try {
       result = await this.records.upsert(owner, bundle, rows, this.options.limits);
     } catch (error) {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
+import { PUT_FUNCTION_ARGUMENTS } from '../../src/attachments/migrations/1764230400000-claims-and-session-put-function.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
@@ -25,11 +26,16 @@ async function stored(running: RunningApp): Promise<Stored> {
 }
 
 /** A visitor whose session exists, then PARALLEL uploads fired at once; their statuses and codes. */
-async function burst(running: RunningApp, bundleOf: (index: number) => string): Promise<Array<{ status: number; code?: string }>> {
+async function burst(
+  running: RunningApp,
+  bundleOf: (index: number) => string,
+): Promise<Array<{ status: number; code?: string }>> {
   const visitor = new Visitor(running.baseUrl);
   await visitor.json('/attachments/warm-up');
   const responses = await Promise.all(
-    Array.from({ length: PARALLEL }, (_, index) => visitor.upload(`/attachments/${bundleOf(index)}`, [['f', `f${index}.txt`, FILE]])),
+    Array.from({ length: PARALLEL }, (_, index) =>
+      visitor.upload(`/attachments/${bundleOf(index)}`, [['f', `f${index}.txt`, FILE]]),
+    ),
   );
   return Promise.all(
     responses.map(async (response) => {
@@ -93,3 +99,20 @@ for (const kind of DATABASE_KINDS) {
     });
   });
 }
+
+describe('quotas under parallel uploads of one session on postgres without session_attachments_put', () => {
+  // A schema made by `synchronize` has no function: the statements run from TypeScript, under
+  // the same session lock.
+  let running: RunningApp;
+  before(async () => {
+    running = await startApp('postgres', { attachments: { limits: { bundlesPerSession: 5, bytesPerSession: 4_000 } } });
+    await running.app.get(DataSource).query(`DROP FUNCTION session_attachments_put${PUT_FUNCTION_ARGUMENTS}`);
+  });
+  after(() => running.close());
+
+  test('uploads into many bundles at once: both session quotas hold exactly', async () => {
+    const results = await burst(running, (index) => `bundle-${index}`);
+    assert.deepEqual(tally(results), { 201: 4, '413 session_quota_exceeded': PARALLEL - 4 });
+    assert.deepEqual(await stored(running), { bundles: 4, files: 4, bytes: 4_000 });
+  });
+});

@@ -36,7 +36,10 @@ async function send(visitor: Visitor, bundle: string): Promise<string[]> {
 
 async function uploadDraft(visitor: Visitor, bundle: string): Promise<void> {
   const content = 'x'.repeat(64 * 1024);
-  const response = await visitor.upload(`/attachments/${bundle}`, FILES.map((name) => ['f', name, content]));
+  const response = await visitor.upload(
+    `/attachments/${bundle}`,
+    FILES.map((name) => ['f', name, content]),
+  );
   assert.equal(response.status, 201);
 }
 
@@ -74,7 +77,9 @@ for (const kind of DATABASE_KINDS) {
       const visitor = new Visitor(running.baseUrl);
       await uploadDraft(visitor, 'held');
       // A take in another process holds the files, claimed just now.
-      await dataSource.query(`UPDATE session_attachments SET claim = 'elsewhere', claimed_at = ${Date.now()} WHERE bundle = 'held'`);
+      await dataSource.query(
+        `UPDATE session_attachments SET claim = 'elsewhere', claimed_at = ${Date.now()} WHERE bundle = 'held'`,
+      );
       assert.deepEqual(await send(visitor, 'held'), []);
       assert.deepEqual(await visitor.names('held'), FILES, 'the files stay for the other take');
       // That process died: its claim is older than the upload timeout (default 1 h).
@@ -85,7 +90,9 @@ for (const kind of DATABASE_KINDS) {
     test('a file uploaded again while a take holds it loses the claim and stays', async () => {
       const visitor = new Visitor(running.baseUrl);
       await uploadDraft(visitor, 'replaced');
-      await dataSource.query(`UPDATE session_attachments SET claim = 'elsewhere', claimed_at = ${Date.now()} WHERE bundle = 'replaced'`);
+      await dataSource.query(
+        `UPDATE session_attachments SET claim = 'elsewhere', claimed_at = ${Date.now()} WHERE bundle = 'replaced'`,
+      );
       assert.equal((await visitor.upload('/attachments/replaced', [['f', FILES[0]!, 'new content']])).status, 201);
       assert.deepEqual(await send(visitor, 'replaced'), [FILES[0]]);
     });

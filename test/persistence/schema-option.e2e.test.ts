@@ -49,9 +49,10 @@ describe("with TypeORM's schema: 'app' on postgres", () => {
     assert.deepEqual(await visitor.names('draft'), ['a.txt']);
     const sent = await visitor.post('/drafts/draft/send');
     assert.equal(sent.status, 200);
-    assert.deepEqual(((await sent.json()) as { sent: Array<{ sha256: string }> }).sent.map((file) => file.sha256), [
-      sha256('ay again'),
-    ]);
+    assert.deepEqual(
+      ((await sent.json()) as { sent: Array<{ sha256: string }> }).sent.map((file) => file.sha256),
+      [sha256('ay again')],
+    );
     assert.equal((await visitor.upload('/attachments/other', [['f', 'c.txt', 'sea']])).status, 201);
     assert.equal((await visitor.delete('/attachments/other')).status, 204);
     assert.deepEqual(await visitor.json<AttachmentBody[]>('/attachments/other'), []);

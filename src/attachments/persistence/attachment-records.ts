@@ -70,7 +70,12 @@ export class AttachmentRecords {
    * break a quota. Returns the stored rows (in name order) and the storage keys they replaced,
    * which the caller deletes once this has committed.
    */
-  upsert(sessionKey: string, bundle: string, rows: NewAttachmentRow[], quotas: BundleQuotas): Promise<UpsertResult | QuotaRefusal> {
+  upsert(
+    sessionKey: string,
+    bundle: string,
+    rows: NewAttachmentRow[],
+    quotas: BundleQuotas,
+  ): Promise<UpsertResult | QuotaRefusal> {
     return this.call(async () => {
       const putFunction = await this.installedPutFunction();
       const result = putFunction

@@ -45,7 +45,8 @@ const CONNECT_MESSAGES = /timeout exceeded when trying to connect|connection tim
 // With a statement in flight: the socket broke, or the server ended the session
 // (class 08 connection exception, 57P01/57P02 shutdown): it may have committed first.
 const IN_FLIGHT_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P04', '57P05']);
-const IN_FLIGHT_MESSAGES = /Connection terminated|Client has encountered a connection error|terminating connection|not queryable/i;
+const IN_FLIGHT_MESSAGES =
+  /Connection terminated|Client has encountered a connection error|terminating connection|not queryable/i;
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 function postgresFailure(error: unknown): DatabaseFailureKind {

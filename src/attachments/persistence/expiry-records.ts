@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { In } from 'typeorm';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In } from 'typeorm';
 import { AttachmentEntity } from '../attachment.entity.js';
 import { SqlDialect, SWEEP_COLUMNS } from './sql-dialect.js';
 import { WriteTurns } from './write-turns.js';
@@ -29,6 +30,7 @@ interface RawOutdatedRow {
 @Injectable()
 export class ExpiryRecords {
   constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly turns: WriteTurns,
     private readonly dialect: SqlDialect,
   ) {}
@@ -61,13 +63,13 @@ export class ExpiryRecords {
         `AND (updated_at > ${p2} OR (updated_at = ${p3} AND id > ${p4})) ORDER BY updated_at, id LIMIT ${p5}`
       : `SELECT ${SWEEP_COLUMNS} FROM ${table} WHERE updated_at < ${p1} ORDER BY updated_at, id LIMIT ${p2}`;
     const parameters = after ? [cutoff, after.updatedAt, after.updatedAt, after.id, limit] : [cutoff, limit];
-    const rows = await this.turns.dataSource.query<RawOutdatedRow[]>(sql, parameters);
+    const rows = await this.dataSource.query<RawOutdatedRow[]>(sql, parameters);
     return rows.map(toOutdatedRow);
   }
 
   async countOlderThan(cutoff: number): Promise<{ count: number; bytes: number }> {
     const [c] = this.dialect.placeholders(1);
-    const [row] = await this.turns.dataSource.query<Array<{ count: string | number; bytes: string | number | null }>>(
+    const [row] = await this.dataSource.query<Array<{ count: string | number; bytes: string | number | null }>>(
       `SELECT COUNT(*) AS count, SUM(size) AS bytes FROM ${this.dialect.table} WHERE updated_at < ${c}`,
       [cutoff],
     );
@@ -77,7 +79,7 @@ export class ExpiryRecords {
   /** Which of these storage keys a row references. */
   async referencedKeys(keys: string[]): Promise<Set<string>> {
     if (keys.length === 0) return new Set();
-    const rows = await this.turns.dataSource
+    const rows = await this.dataSource
       .getRepository(AttachmentEntity)
       .find({ select: { storageKey: true }, where: { storageKey: In(keys) } });
     return new Set(rows.map((row) => row.storageKey));

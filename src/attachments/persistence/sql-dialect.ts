@@ -124,10 +124,11 @@ class SqliteDialect extends SqlDialect {
 export function sqlDialectFor(dataSource: DataSource): SqlDialect {
   const metadata = dataSource.getMetadata(AttachmentEntity);
   const { driver } = dataSource;
-  const schema = metadata.schema;
-  const table = schema === undefined ? driver.escape(metadata.tableName) : `${driver.escape(schema)}.${driver.escape(metadata.tableName)}`;
+  const tableName = driver.escape(metadata.tableName);
   // SQLite has no schemas (an attached database would be one; the module does not use them).
-  return dataSource.options.type === 'postgres' ? new PostgresDialect(table, schema) : new SqliteDialect(driver.escape(metadata.tableName));
+  if (dataSource.options.type !== 'postgres') return new SqliteDialect(tableName);
+  const schema = metadata.schema;
+  return new PostgresDialect(schema === undefined ? tableName : `${driver.escape(schema)}.${tableName}`, schema);
 }
 
 export const sqlDialectProvider: Provider = {

@@ -73,7 +73,10 @@ export async function upsertInTransaction(
     .values(saved)
     // A row that exists keeps its id and created time; its content and updated time change,
     // and a take() that holds it no longer does (the new content was never handed over).
-    .orUpdate(['mimetype', 'size', 'sha256', 'storage_key', 'updated_at', 'claim', 'claimed_at'], ['session_key', 'bundle', 'name'])
+    .orUpdate(
+      ['mimetype', 'size', 'sha256', 'storage_key', 'updated_at', 'claim', 'claimed_at'],
+      ['session_key', 'bundle', 'name'],
+    )
     .updateEntity(false)
     .execute();
   return { saved, replacedKeys: existing.map((row) => row.storageKey) };

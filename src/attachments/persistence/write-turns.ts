@@ -16,7 +16,7 @@ export class WriteTurns {
   private readonly takesTurns: boolean;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(@InjectDataSource() readonly dataSource: DataSource) {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     this.takesTurns = dataSource.options.type !== 'postgres';
   }
 
