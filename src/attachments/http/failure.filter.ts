@@ -6,9 +6,10 @@ import { DatabaseFailure } from '../persistence/database-failure.js';
 
 /**
  * Renders what the service could not: the disk full → 507 (the storage's ENOSPC/EDQUOT), as
- * the module's JSON error. Database failures arrive already classified (the persistence layer
- * knows its drivers; the service answers `database_unavailable`); a classified failure that
- * reaches here without passing the service is mapped the same way.
+ * the module's JSON error. The module's own database failures arrive already classified (the
+ * persistence layer knows its drivers; the service answers `database_unavailable`); on a host
+ * route that uses this filter, an outage of its own database calls is classified here and
+ * answered the same way.
  */
 @Catch()
 export class AttachmentsFailureFilter extends BaseExceptionFilter {
@@ -25,10 +26,9 @@ export class AttachmentsFailureFilter extends BaseExceptionFilter {
 
 export function translateFailure(error: unknown): unknown {
   if (error instanceof HttpException) return error;
-  if (error instanceof DatabaseFailure) {
-    return error.unavailable ? AttachmentsException.create('database_unavailable', undefined, { cause: error }) : error;
-  }
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return AttachmentsException.create('storage_full', undefined, { cause: error });
-  return error;
+  // A host route's own database call arrives unclassified: the same outage, the same 503.
+  const failure = error instanceof DatabaseFailure ? error : DatabaseFailure.fromAnyDriver(error);
+  return failure.unavailable ? AttachmentsException.create('database_unavailable', undefined, { cause: error }) : error;
 }

@@ -27,6 +27,16 @@ export class DatabaseFailure extends Error {
     return new DatabaseFailure(database === 'sqlite' ? sqliteFailure(error) : postgresFailure(error), error);
   }
 
+  /**
+   * Classifies an error from a call whose database is not known here (a host route's own
+   * repository call reaching AttachmentsFailureFilter): SQLite's codes say SQLITE_, the rest
+   * are read as PostgreSQL's (node's socket codes, SQLSTATEs).
+   */
+  static fromAnyDriver(error: unknown): DatabaseFailure {
+    const code = codeOf(error) ?? codeOf((error as { driverError?: unknown } | null)?.driverError);
+    return DatabaseFailure.from(error, code?.startsWith('SQLITE_') ? 'sqlite' : 'postgres');
+  }
+
   /** Whether the database is out of reach for now (unreachable, or the connection broke). */
   get unavailable(): boolean {
     return this.kind === 'unreachable' || this.kind === 'outcome_unknown';
