@@ -1,7 +1,10 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AttachmentsModule, DiskStorage } from './attachments/index.js';
+import { AttachmentsModule } from './attachments/index.js';
 import { databaseOptionsFromEnv } from './database.js';
+import { createDemoStorage, s3ConfigFromEnv, storageReadyCheck } from './demo-storage.js';
+
+const storage = createDemoStorage(process.env.ATTACHMENTS_DIR || 'var/attachments', s3ConfigFromEnv(process.env));
 
 /**
  * The demo's command-line root: the same database and storage as `npm start` (same
@@ -12,9 +15,10 @@ import { databaseOptionsFromEnv } from './database.js';
   imports: [
     TypeOrmModule.forRoot({ ...databaseOptionsFromEnv(), migrationsRun: true }),
     AttachmentsModule.forRoot({
-      storage: new DiskStorage({ directory: process.env.ATTACHMENTS_DIR || 'var/attachments' }),
+      storage,
       sweepEvery: false,
     }),
   ],
+  providers: [storageReadyCheck(storage)],
 })
 export class CliModule {}

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSourceOptions } from 'typeorm';
 import { databaseOptionsFromEnv } from './database.js';
+import { s3ConfigFromEnv, type DemoS3Config } from './demo-storage.js';
 
 export interface DemoConfig {
   port: number;
   database: DataSourceOptions;
   attachmentsDirectory: string;
+  /** Set when `ATTACHMENTS_STORAGE=s3`: bytes go to that bucket instead of the folder. */
+  s3?: DemoS3Config | undefined;
   sessionSecret: string | undefined;
   expireAfter: string | undefined;
   sweepEvery: string | undefined;
@@ -19,6 +22,7 @@ export function demoConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DemoCon
     port,
     database: databaseOptionsFromEnv(env),
     attachmentsDirectory: env.ATTACHMENTS_DIR || 'var/attachments',
+    s3: s3ConfigFromEnv(env),
     sessionSecret: env.SESSION_SECRET || undefined,
     expireAfter: env.ATTACHMENTS_EXPIRE_AFTER || undefined,
     sweepEvery: env.ATTACHMENTS_SWEEP_EVERY || undefined,

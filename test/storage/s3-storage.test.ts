@@ -1,5 +1,5 @@
 // S3Storage against a real S3-protocol server (s3rver on loopback, started here).
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Logger } from '@nestjs/common';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -17,27 +17,6 @@ before(async () => {
   server = await startS3Server();
 });
 after(() => server.stop());
-
-/** A client like S3Storage's own, that also records the name of every command it sends. */
-function recordingClient(): { client: S3Client; commands: string[] } {
-  const commands: string[] = [];
-  const client = new S3Client({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: S3RVER_CREDENTIALS,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  client.middlewareStack.add(
-    (next, context) => (args) => {
-      commands.push(String(context.commandName));
-      return next(args);
-    },
-    { step: 'initialize' },
-  );
-  return { client, commands };
-}
 
 async function objectKeys(bucket: string): Promise<string[]> {
   const listed = await server.client.send(new ListObjectsV2Command({ Bucket: bucket }));
@@ -71,7 +50,7 @@ describe('S3Storage (a caller-supplied client, keys under a prefix)', () => {
 describe('S3Storage on a real S3 server', () => {
   test('a 12 MiB file goes up as a multipart upload in 5 MiB parts and the bucket holds exactly its bytes', async () => {
     const bucket = await server.createBucket();
-    const { client, commands } = recordingClient();
+    const { client, commands } = server.recordingClient();
     const storage = new S3Storage({ bucket, client, prefix: 'drafts/', partSize: 5 * MiB });
     const bytes = randomBytes(12 * MiB);
     const { key } = await storage.write(pieces(bytes));
@@ -89,7 +68,7 @@ describe('S3Storage on a real S3 server', () => {
 
   test('a file smaller than one part is a single PutObject holding exactly its bytes', async () => {
     const bucket = await server.createBucket();
-    const { client, commands } = recordingClient();
+    const { client, commands } = server.recordingClient();
     const storage = new S3Storage({ bucket, client });
     const bytes = randomBytes(70 * 1024);
     const { key } = await storage.write(pieces(bytes));
@@ -100,7 +79,7 @@ describe('S3Storage on a real S3 server', () => {
 
   test('a source that fails mid-multipart leaves no object, and the refused abort is logged with the lifecycle rule', async (t) => {
     const bucket = await server.createBucket();
-    const { client, commands } = recordingClient();
+    const { client, commands } = server.recordingClient();
     const storage = new S3Storage({ bucket, client, partSize: 5 * MiB, queueSize: 1 });
     const warnings: string[] = [];
     t.mock.method(Logger.prototype, 'warn', (message: unknown) => void warnings.push(String(message)));

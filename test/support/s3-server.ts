@@ -22,6 +22,8 @@ export interface RunningS3Server {
   client: S3Client;
   /** The variables the demo reads to reach this server (bucket not included). */
   env: Record<string, string>;
+  /** Another client like `client`, that records the name of every command it sends. */
+  recordingClient(): { client: S3Client; commands: string[] };
   /** A new empty bucket with a random name. */
   createBucket(): Promise<string>;
   /** Stops the server and removes the folder it kept its buckets in. */
@@ -41,17 +43,31 @@ export async function startS3Server(): Promise<RunningS3Server> {
   try {
     const port = await listeningPort(child);
     const endpoint = `http://127.0.0.1:${port}`;
-    const client = new S3Client({
-      endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: S3RVER_CREDENTIALS,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    const newClient = () =>
+      new S3Client({
+        endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: S3RVER_CREDENTIALS,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
+    const client = newClient();
     return {
       endpoint,
       client,
+      recordingClient() {
+        const commands: string[] = [];
+        const recording = newClient();
+        recording.middlewareStack.add(
+          (next, context) => (args) => {
+            commands.push(String(context.commandName));
+            return next(args);
+          },
+          { step: 'initialize' },
+        );
+        return { client: recording, commands };
+      },
       env: {
         S3_ENDPOINT: endpoint,
         S3_REGION: 'us-east-1',
