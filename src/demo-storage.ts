@@ -57,16 +57,10 @@ export function storageReadyCheck(storage: AttachmentStorage): Provider {
     provide: 'DEMO_STORAGE_READY',
     useFactory: async () => {
       if (!(storage instanceof S3Storage)) return true;
-      try {
-        await storage.assertBucketExists();
-      } catch (error) {
-        throw new Error(
-          `S3_BUCKET="${storage.bucket}": ${(error as Error).message.replace(/^S3Storage: /, '')}; create it or name an existing one`,
-          {
-            cause: error,
-          },
-        );
-      }
+      // The message alone: it says what to fix, and the SDK's error object would bury it.
+      await storage.assertBucketExists().catch((error: Error) => {
+        throw new Error(`S3_BUCKET="${storage.bucket}": ${error.message.replace(/^S3Storage: /, '')}`);
+      });
       return true;
     },
   };

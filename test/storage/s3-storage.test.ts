@@ -126,7 +126,7 @@ describe('S3Storage on a real S3 server', () => {
     const bucket = await server.createBucket();
     await new S3Storage({ bucket, client: server.client }).assertBucketExists();
     await assert.rejects(new S3Storage({ bucket: 'no-such-bucket', client: server.client }).assertBucketExists(), {
-      message: 'S3Storage: bucket "no-such-bucket" does not exist',
+      message: 'S3Storage: bucket "no-such-bucket" does not exist: create it first',
     });
   });
 

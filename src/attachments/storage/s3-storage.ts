@@ -101,7 +101,9 @@ export class S3Storage implements AttachmentStorage {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (error) {
-      const reason = isMissingBucket(error) ? 'does not exist' : `cannot be reached: ${describeS3Failure(error)}`;
+      const reason = isMissingBucket(error)
+        ? 'does not exist: create it first'
+        : `is not accessible with this endpoint, region and credentials (${describeS3Failure(error)})`;
       throw new Error(`S3Storage: bucket "${this.bucket}" ${reason}`, { cause: error });
     }
   }
