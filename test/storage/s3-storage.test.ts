@@ -66,6 +66,29 @@ describe('S3Storage on a real S3 server', () => {
     assert.equal(sha256(body), sha256(bytes));
   });
 
+  test('a big upload pulls the source only a few parts ahead of what S3 has acknowledged (memory bounded by part size)', async () => {
+    const bucket = await server.createBucket();
+    const { client, answered } = server.recordingClient();
+    const partSize = 5 * MiB;
+    const queueSize = 2;
+    const storage = new S3Storage({ bucket, client, partSize, queueSize });
+    const chunk = randomBytes(64 * 1024);
+    let pulled = 0;
+    let furthestAhead = 0;
+    async function* fortyMiB() {
+      for (let sent = 0; sent < 40 * MiB; sent += chunk.length) {
+        const acknowledged = answered.filter((name) => name === 'UploadPartCommand').length * partSize;
+        furthestAhead = Math.max(furthestAhead, pulled - acknowledged);
+        pulled += chunk.length;
+        yield chunk;
+      }
+    }
+    await storage.write(fortyMiB());
+    assert.equal(answered.filter((name) => name === 'UploadPartCommand').length, 8);
+    // In flight: `queueSize` parts, plus the one being gathered.
+    assert.ok(furthestAhead <= (queueSize + 1) * partSize, `${furthestAhead} bytes ahead`);
+  });
+
   test('a file smaller than one part is a single PutObject holding exactly its bytes', async () => {
     const bucket = await server.createBucket();
     const { client, commands } = server.recordingClient();

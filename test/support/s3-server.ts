@@ -22,8 +22,11 @@ export interface RunningS3Server {
   client: S3Client;
   /** The variables the demo reads to reach this server (bucket not included). */
   env: Record<string, string>;
-  /** Another client like `client`, that records the name of every command it sends. */
-  recordingClient(): { client: S3Client; commands: string[] };
+  /**
+   * Another client like `client`, that records the name of every command it sends, and of
+   * every command once answered successfully.
+   */
+  recordingClient(): { client: S3Client; commands: string[]; answered: string[] };
   /** A new empty bucket with a random name. */
   createBucket(): Promise<string>;
   /** Stops the server and removes the folder it kept its buckets in. */
@@ -58,15 +61,18 @@ export async function startS3Server(): Promise<RunningS3Server> {
       client,
       recordingClient() {
         const commands: string[] = [];
+        const answered: string[] = [];
         const recording = newClient();
         recording.middlewareStack.add(
-          (next, context) => (args) => {
+          (next, context) => async (args) => {
             commands.push(String(context.commandName));
-            return next(args);
+            const result = await next(args);
+            answered.push(String(context.commandName));
+            return result;
           },
           { step: 'initialize' },
         );
-        return { client: recording, commands };
+        return { client: recording, commands, answered };
       },
       env: {
         S3_ENDPOINT: endpoint,
