@@ -1,7 +1,8 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AttachmentsModule, DiskStorage, type AttachmentsModuleOptions } from './attachments/index.js';
+import { AttachmentsModule, type AttachmentsModuleOptions } from './attachments/index.js';
 import type { DemoConfig } from './demo-config.js';
+import { createDemoStorage, storageReadyCheck } from './demo-storage.js';
 import { DraftsController } from './drafts.controller.js';
 
 export interface DemoOverrides {
@@ -14,6 +15,7 @@ export interface DemoOverrides {
 export class AppModule {
   /** `overrides` let tests tune the module (small limits) and mount extra host controllers. */
   static register(config: DemoConfig, overrides: DemoOverrides = {}): DynamicModule {
+    const storage = overrides.attachments?.storage ?? createDemoStorage(config.attachmentsDirectory, config.s3);
     return {
       module: AppModule,
       imports: [
@@ -21,7 +23,7 @@ export class AppModule {
         TypeOrmModule.forRoot({ ...config.database, migrationsRun: true }),
         AttachmentsModule.forRoot({
           path: 'attachments',
-          storage: new DiskStorage({ directory: config.attachmentsDirectory }),
+          storage,
           // An unset variable is undefined here, and an option given as undefined takes its default.
           expireAfter: config.expireAfter,
           sweepEvery: config.sweepEvery,
@@ -29,6 +31,7 @@ export class AppModule {
         }),
       ],
       controllers: [DraftsController, ...(overrides.controllers ?? [])],
+      providers: [storageReadyCheck(storage)],
     };
   }
 }

@@ -1,8 +1,11 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { RemoveOutdatedAttachmentsCommand } from './attachments/cli.js';
-import { AttachmentsModule, DiskStorage } from './attachments/index.js';
+import { AttachmentsModule } from './attachments/index.js';
 import { databaseOptionsFromEnv } from './database.js';
+import { createDemoStorage, s3ConfigFromEnv, storageReadyCheck } from './demo-storage.js';
+
+const storage = createDemoStorage(process.env.ATTACHMENTS_DIR || 'var/attachments', s3ConfigFromEnv(process.env));
 
 /**
  * The demo's command-line root: the same database and storage as `npm start` (same
@@ -13,10 +16,10 @@ import { databaseOptionsFromEnv } from './database.js';
   imports: [
     TypeOrmModule.forRoot({ ...databaseOptionsFromEnv(), migrationsRun: true }),
     AttachmentsModule.forRoot({
-      storage: new DiskStorage({ directory: process.env.ATTACHMENTS_DIR || 'var/attachments' }),
+      storage,
       sweepEvery: false,
     }),
   ],
-  providers: [RemoveOutdatedAttachmentsCommand],
+  providers: [RemoveOutdatedAttachmentsCommand, storageReadyCheck(storage)],
 })
 export class CliModule {}

@@ -3,11 +3,14 @@ import type { DataSourceOptions } from 'typeorm';
 // The demo is part of this package, so it reads durations with the module's own grammar.
 import { parseDuration } from './attachments/durations.js';
 import { databaseOptionsFromEnv } from './database.js';
+import { s3ConfigFromEnv, type DemoS3Config } from './demo-storage.js';
 
 export interface DemoConfig {
   port: number;
   database: DataSourceOptions;
   attachmentsDirectory: string;
+  /** Set when `ATTACHMENTS_STORAGE=s3`: bytes go to that bucket instead of the folder. */
+  s3?: DemoS3Config | undefined;
   sessionSecret: string | undefined;
   expireAfter: string | undefined;
   sweepEvery: string | undefined;
@@ -21,6 +24,7 @@ export function demoConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DemoCon
     port,
     database: databaseOptionsFromEnv(env),
     attachmentsDirectory: env.ATTACHMENTS_DIR || 'var/attachments',
+    s3: s3ConfigFromEnv(env),
     sessionSecret: env.SESSION_SECRET || undefined,
     expireAfter: durationFromEnv(env, 'ATTACHMENTS_EXPIRE_AFTER'),
     sweepEvery: durationFromEnv(env, 'ATTACHMENTS_SWEEP_EVERY'),
