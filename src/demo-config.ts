@@ -3,6 +3,7 @@ import type { DataSourceOptions } from 'typeorm';
 // The demo is part of this package, so it reads durations with the module's own grammar.
 import { parseDuration } from './attachments/durations.js';
 import { databaseOptionsFromEnv } from './database.js';
+import { sessionStoreFromEnv, type DemoSessionStoreConfig } from './demo-session-store.js';
 import { s3ConfigFromEnv, type DemoS3Config } from './demo-storage.js';
 
 export interface DemoConfig {
@@ -12,6 +13,8 @@ export interface DemoConfig {
   /** Set when `ATTACHMENTS_STORAGE=s3`: bytes go to that bucket instead of the folder. */
   s3?: DemoS3Config | undefined;
   sessionSecret: string | undefined;
+  /** Where sessions are kept (REDIS_URL, else DATABASE_URL); undefined: this process's memory. */
+  sessionStore?: DemoSessionStoreConfig | undefined;
   expireAfter: string | undefined;
   sweepEvery: string | undefined;
 }
@@ -26,6 +29,7 @@ export function demoConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DemoCon
     attachmentsDirectory: env.ATTACHMENTS_DIR || 'var/attachments',
     s3: s3ConfigFromEnv(env),
     sessionSecret: env.SESSION_SECRET || undefined,
+    sessionStore: sessionStoreFromEnv(env),
     expireAfter: durationFromEnv(env, 'ATTACHMENTS_EXPIRE_AFTER'),
     sweepEvery: durationFromEnv(env, 'ATTACHMENTS_SWEEP_EVERY'),
   };
