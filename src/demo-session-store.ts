@@ -52,7 +52,9 @@ export async function openSessionStore(config: DemoSessionStoreConfig | undefine
   }
   const opened = config.kind === 'redis' ? await openRedis(config.url) : await openPostgres(config.url);
   logger.log(
-    config.kind === 'redis' ? 'Sessions are kept in Redis (REDIS_URL)' : `Sessions are kept in PostgreSQL (DATABASE_URL, table ${SESSION_TABLE})`,
+    config.kind === 'redis'
+      ? 'Sessions are kept in Redis (REDIS_URL)'
+      : `Sessions are kept in PostgreSQL (DATABASE_URL, table ${SESSION_TABLE})`,
   );
   return opened;
 }

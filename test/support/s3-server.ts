@@ -7,7 +7,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,13 @@ export interface RunningS3Server {
    * every command once answered successfully.
    */
   recordingClient(): { client: S3Client; commands: string[]; answered: string[] };
+  /**
+   * Sets an object's last-modified time `ms` in the past (s3rver reports its file's mtime), so
+   * that a test can make an orphan older than a grace period without waiting for it.
+   */
+  ageObject(bucket: string, key: string, ms: number): Promise<void>;
+  /** The incomplete multipart uploads of a bucket (s3rver's folder): parts stored, no object. */
+  incompleteUploads(bucket: string): Promise<Array<{ key: string; parts: number }>>;
   /** A new empty bucket with a random name. */
   createBucket(): Promise<string>;
   /** Stops the server and removes the folder it kept its buckets in. */
@@ -80,6 +87,23 @@ export async function startS3Server(): Promise<RunningS3Server> {
         S3_FORCE_PATH_STYLE: 'true',
         AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+      },
+      async ageObject(bucket, key, ms) {
+        const parts = key.split('/');
+        const file = join(directory, bucket, ...parts.slice(0, -1), `${parts.at(-1)}._S3rver_object`);
+        const then = new Date(Date.now() - ms);
+        await utimes(file, then, then);
+      },
+      async incompleteUploads(bucket) {
+        const uploads = join(directory, bucket, '._S3rver_uploads');
+        const ids = await readdir(uploads).catch(() => []);
+        return Promise.all(
+          ids.map(async (id) => {
+            const entries = await readdir(join(uploads, id));
+            const key = await readFile(join(uploads, id, 'key'), 'utf8');
+            return { key, parts: entries.filter((entry) => /^\d+$/.test(entry)).length };
+          }),
+        );
       },
       async createBucket() {
         const bucket = `attachments-${randomBytes(6).toString('hex')}`;
