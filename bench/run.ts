@@ -332,6 +332,8 @@ await inRounds('sweeps', async (round) => {
 });
 
 for (const server of Object.values(servers)) await server.stop();
+// The S3 rows (bench/s3.ts): S3Storage against the direct SDK on one s3rver, their own table.
+await (await import('./s3.js')).benchS3({ quick, log });
 await moduleDb.drop();
 await baselineDb.drop();
 await rm(work, { recursive: true, force: true });
