@@ -6,7 +6,8 @@ import { demoConfigFromEnv } from '../../src/demo-config.js';
 
 const config = demoConfigFromEnv();
 const app = await createDemoApp(
-  { ...config, sessionSecret: 'bench' },
+  // Sessions in memory, as before DATABASE_URL meant PostgreSQL sessions: the bench measures the module.
+  { ...config, sessionSecret: 'bench', sessionStore: undefined },
   {
     logger: false,
     attachments: {
