@@ -2,6 +2,7 @@ import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AttachmentsModule, DiskStorage, type AttachmentsModuleOptions } from './attachments/index.js';
 import type { DemoConfig } from './demo-config.js';
+import { demoOwner, DemoLoginController } from './demo-login.controller.js';
 import { DraftsController } from './drafts.controller.js';
 
 export interface DemoOverrides {
@@ -9,7 +10,10 @@ export interface DemoOverrides {
   controllers?: Type[];
 }
 
-/** The demo host app: the module at /attachments, plus a "send draft" route that uses it. */
+/**
+ * The demo host app: the module at /attachments, a "send draft" route that uses it, and a
+ * fixed-user login whose user adopts the anonymous draft.
+ */
 @Module({})
 export class AppModule {
   /** `overrides` let tests tune the module (small limits) and mount extra host controllers. */
@@ -25,10 +29,11 @@ export class AppModule {
           // An unset variable is undefined here, and an option given as undefined takes its default.
           expireAfter: config.expireAfter,
           sweepEvery: config.sweepEvery,
+          owner: demoOwner,
           ...overrides.attachments,
         }),
       ],
-      controllers: [DraftsController, ...(overrides.controllers ?? [])],
+      controllers: [DraftsController, DemoLoginController, ...(overrides.controllers ?? [])],
     };
   }
 }

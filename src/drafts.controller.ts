@@ -1,6 +1,6 @@
 import { Controller, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { AttachmentsService, CurrentSessionKey, type SessionKey } from './attachments/index.js';
+import { AttachmentsService, CurrentOwner, type OwnerKey } from './attachments/index.js';
 
 export interface SentFile {
   name: string;
@@ -21,7 +21,7 @@ export class DraftsController {
   @HttpCode(HttpStatus.OK)
   async send(
     @Param('bundle') bundle: string,
-    @CurrentSessionKey() owner: SessionKey,
+    @CurrentOwner() owner: OwnerKey,
   ): Promise<{ bundle: string; sent: SentFile[] }> {
     const sent: SentFile[] = [];
     await this.attachments.take(owner, bundle, async ({ attachment, stream }) => {
