@@ -1,13 +1,20 @@
-import { Module, type DynamicModule, type Type } from '@nestjs/common';
+import { Module, type DynamicModule, type ForwardReference, type Type } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AttachmentsModule, DiskStorage, type AttachmentsModuleOptions } from './attachments/index.js';
+import {
+  AttachmentsModule,
+  DiskStorage,
+  type AttachmentsModuleExtras,
+  type AttachmentsModuleOptions,
+} from './attachments/index.js';
 import type { DemoConfig } from './demo-config.js';
 import { demoOwner, DemoLoginController } from './demo-login.controller.js';
 import { DraftsController } from './drafts.controller.js';
 
 export interface DemoOverrides {
-  attachments?: Partial<AttachmentsModuleOptions>;
+  attachments?: Partial<AttachmentsModuleOptions & AttachmentsModuleExtras>;
   controllers?: Type[];
+  /** Extra modules for host-app tests (a JwtModule for the guarded-owner tests). */
+  imports?: Array<Type | DynamicModule | ForwardReference>;
 }
 
 /**
@@ -21,6 +28,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
+        ...(overrides.imports ?? []),
         // The demo applies the shipped migrations itself on start.
         TypeOrmModule.forRoot({ ...config.database, migrationsRun: true }),
         AttachmentsModule.forRoot({
