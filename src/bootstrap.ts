@@ -58,7 +58,12 @@ function sessionMiddleware(config: DemoConfig, sameSite: 'lax' | 'none') {
     resave: false,
     // No cookie until a visitor uses the attachments routes (they write the session).
     saveUninitialized: false,
-    // `none` lets a page of another site send the cookie, and browsers then demand `Secure`.
-    cookie: { httpOnly: true, sameSite, secure: sameSite === 'none' ? true : 'auto' },
+    // `none` lets a page of another site send the cookie, and browsers then demand `Secure`;
+    // `Partitioned` keeps it where third-party cookies are blocked (it is kept per top-level
+    // site: the front end's, which is the one that uses it).
+    cookie:
+      sameSite === 'none'
+        ? { httpOnly: true, sameSite, secure: true, partitioned: true }
+        : { httpOnly: true, sameSite, secure: 'auto' },
   });
 }
