@@ -19,10 +19,7 @@ export class DraftsController {
 
   @Post(':bundle/send')
   @HttpCode(HttpStatus.OK)
-  async send(
-    @Param('bundle') bundle: string,
-    @CurrentOwner() owner: OwnerKey,
-  ): Promise<{ bundle: string; sent: SentFile[] }> {
+  async send(@Param('bundle') bundle: string, @CurrentOwner() owner: OwnerKey): Promise<{ bundle: string; sent: SentFile[] }> {
     const sent: SentFile[] = [];
     await this.attachments.take(owner, bundle, async ({ attachment, stream }) => {
       const hash = createHash('sha256');

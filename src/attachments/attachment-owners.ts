@@ -41,7 +41,11 @@ export class AttachmentOwners {
     try {
       resolved = await resolver(request);
     } catch (error) {
-      if (error instanceof HttpException && error.getStatus() === HttpStatus.UNAUTHORIZED && !isOwnerRequired(error)) {
+      if (
+        error instanceof HttpException &&
+        error.getStatus() === (HttpStatus.UNAUTHORIZED as number) &&
+        !isOwnerRequired(error)
+      ) {
         throw AttachmentsException.create('owner_required', undefined, { cause: error });
       }
       throw error;

@@ -208,7 +208,8 @@ function ownerResolver(value: unknown): OwnerResolver<Request> | undefined {
 export function resolveGuards(guards: unknown): Array<Type<CanActivate> | CanActivate> {
   if (guards === undefined) return [];
   const isGuard = (guard: unknown) =>
-    (typeof guard === 'function' && typeof (guard as { prototype?: { canActivate?: unknown } }).prototype?.canActivate === 'function') ||
+    (typeof guard === 'function' &&
+      typeof (guard as { prototype?: { canActivate?: unknown } }).prototype?.canActivate === 'function') ||
     (typeof guard === 'object' && guard !== null && typeof (guard as { canActivate?: unknown }).canActivate === 'function');
   if (!Array.isArray(guards) || !guards.every(isGuard)) {
     throw new InvalidAttachmentsOptionError('guards', 'an array of guards (CanActivate classes or instances)', guards);

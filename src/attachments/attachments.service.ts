@@ -209,9 +209,7 @@ export class AttachmentsService {
     let from = owner;
     // Adoptions chain only when a user's key is adopted again (rare); a few steps cover it.
     for (let step = 0; step < 4; step += 1) {
-      const into = await this.records
-        .adopterOf(from, Date.now() - this.options.orphanGracePeriod)
-        .catch(rethrowServiceError);
+      const into = await this.records.adopterOf(from, Date.now() - this.options.orphanGracePeriod).catch(rethrowServiceError);
       if (into === undefined) return;
       await this.adopt(from, into as OwnerKey);
       from = into as OwnerKey;

@@ -107,7 +107,10 @@ async function roundTrip(page: Page, api: string, running: RunningApp): Promise<
   const big = await uploadWithProgress(page, bundle, { withCredentials: true, size: 256 * 1024 });
   assert.equal(big.status, 201, big.body);
   const last = big.progress.at(-1);
-  assert.ok(last && last[0] === last[1] && last[1] > 256 * 1024, `upload progress reached the end: ${JSON.stringify(big.progress)}`);
+  assert.ok(
+    last && last[0] === last[1] && last[1] > 256 * 1024,
+    `upload progress reached the end: ${JSON.stringify(big.progress)}`,
+  );
   assert.equal(status(await call(page, bundle, { method: 'POST', file: ['a.txt', 'from the spa'] })), 201);
   assert.deepEqual(names(await call(page, bundle)), ['a.txt', 'big.txt']);
   assert.deepEqual(await call(page, `${bundle}/a.txt`), { status: 200, body: 'from the spa' });
@@ -171,7 +174,10 @@ for (const kind of DATABASE_KINDS) {
       if (!chrome) return;
       const context = await chrome.newContext();
       const page = await openPage(context, spa.origin);
-      assert.equal(status(await call(page, `${running.baseUrl}/attachments/spa`, { method: 'POST', file: ['secret.txt', 's'] })), 201);
+      assert.equal(
+        status(await call(page, `${running.baseUrl}/attachments/spa`, { method: 'POST', file: ['secret.txt', 's'] })),
+        201,
+      );
       for (const stranger of [sameSiteStranger, crossSiteStranger]) {
         await attack(await openPage(context, stranger.origin), running.baseUrl, running);
       }
@@ -211,7 +217,10 @@ for (const kind of DATABASE_KINDS) {
       const [cookie] = await context.cookies(running.baseUrl);
       assert.equal(cookie?.sameSite, 'None');
       assert.equal(cookie?.secure, true);
-      assert.equal(status(await call(page, `${running.baseUrl}/attachments/spa`, { method: 'POST', file: ['secret.txt', 's'] })), 201);
+      assert.equal(
+        status(await call(page, `${running.baseUrl}/attachments/spa`, { method: 'POST', file: ['secret.txt', 's'] })),
+        201,
+      );
       await attack(await openPage(context, stranger.origin), running.baseUrl, running);
       assert.deepEqual(names(await call(page, `${running.baseUrl}/attachments/spa`)), ['secret.txt']);
       await context.close();
@@ -223,7 +232,10 @@ for (const kind of DATABASE_KINDS) {
     let running: RunningApp;
     before(async () => {
       spa = await startSpaServer({ host: 'localhost' });
-      running = await startApp(kind, jwtOwnedApp({ cors: { origin: [spa.origin] }, attachments: { trustedOrigins: [spa.origin] } }));
+      running = await startApp(
+        kind,
+        jwtOwnedApp({ cors: { origin: [spa.origin] }, attachments: { trustedOrigins: [spa.origin] } }),
+      );
     });
     after(async () => {
       await running.close();

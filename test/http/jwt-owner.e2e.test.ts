@@ -55,7 +55,10 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(await download.text(), 'quarterly');
       const stranger = await signToken({ sub: '7' });
       assert.deepEqual(await (await fetch(`${running.baseUrl}/attachments/draft`, { headers: bearer(stranger) })).json(), []);
-      const deleted = await fetch(`${running.baseUrl}/attachments/draft/report.txt`, { method: 'DELETE', headers: bearer(token) });
+      const deleted = await fetch(`${running.baseUrl}/attachments/draft/report.txt`, {
+        method: 'DELETE',
+        headers: bearer(token),
+      });
       assert.equal(deleted.status, 204);
       assert.equal(await running.rowCount(), 0);
     });
@@ -92,7 +95,10 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(response.status, 200);
       assert.deepEqual(await response.json(), { owner: 'user:ada', sent: ['a.txt'] });
       const expired = await signToken({ sub: 'ada', exp: Math.floor(Date.now() / 1000) - 1 });
-      assert.equal((await fetch(`${running.baseUrl}/host/submit/send`, { method: 'POST', headers: bearer(expired) })).status, 401);
+      assert.equal(
+        (await fetch(`${running.baseUrl}/host/submit/send`, { method: 'POST', headers: bearer(expired) })).status,
+        401,
+      );
     });
   });
 }
