@@ -1,15 +1,39 @@
 // Drafts survive login: the demo's login adopts the anonymous session's attachments for the
 // user in one transaction (newer file wins a same-name conflict, the loser's bytes go), and an
 // upload still arriving during the login follows them instead of being lost.
+import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
+import { AttachmentsService, CurrentOwner, type OwnerKey } from '../../src/attachments/index.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { multipartBody } from '../support/raw-http.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 import { waitFor } from '../support/wait-for.js';
+
+/** A submit whose handler waits for the test: a take still running when the visitor logs in. */
+const gate = { entered: false, open: () => undefined as void, fail: false };
+
+@Controller('host')
+class SlowSubmitController {
+  constructor(private readonly attachments: AttachmentsService) {}
+
+  @Post(':bundle/slow-send')
+  @HttpCode(200)
+  async send(@Param('bundle') bundle: string, @CurrentOwner() owner: OwnerKey): Promise<{ sent: number }> {
+    const taken = await this.attachments.take(owner, bundle, async ({ stream }) => {
+      stream.resume();
+      if (!gate.entered) {
+        gate.entered = true;
+        await new Promise<void>((resolve) => (gate.open = resolve));
+      }
+      if (gate.fail) throw new Error('the mail server is down');
+    });
+    return { sent: taken.length };
+  }
+}
 
 const login = async (visitor: Visitor) => {
   const response = await visitor.post('/demo/login');
@@ -36,9 +60,34 @@ for (const kind of DATABASE_KINDS) {
   describe(`adoption at login on ${kind}`, () => {
     let running: RunningApp;
     before(async () => {
-      running = await startApp(kind);
+      running = await startApp(kind, { controllers: [SlowSubmitController] });
     });
     after(() => running.close());
+
+    for (const fail of [false, true]) {
+      test(`a take running during the login ${fail ? 'that fails gives the files back to the user' : 'still removes what it handed over'}`, async () => {
+        Object.assign(gate, { entered: false, fail });
+        const visitor = new Visitor(running.baseUrl);
+        await visitor.upload('/attachments/submit', [
+          ['f', 'a.txt', 'a'],
+          ['f', 'b.txt', 'b'],
+        ]);
+        const sending = visitor.post('/host/submit/slow-send');
+        assert.ok(await waitFor(() => gate.entered));
+        await login(visitor);
+        assert.deepEqual(await owners(running, 'a.txt'), ['user:demo'], 'adopted with its claim');
+        gate.open();
+        assert.equal((await sending).status, fail ? 500 : 200);
+        assert.deepEqual(await visitor.names('submit'), fail ? ['a.txt', 'b.txt'] : []);
+        if (fail) {
+          // Given back, not left claimed: the user's next submit hands them over.
+          gate.fail = false;
+          const again = await visitor.post('/host/submit/slow-send');
+          assert.deepEqual(await again.json(), { sent: 2 });
+        }
+        await visitor.delete('/attachments/submit');
+      });
+    }
 
     test("an anonymous draft becomes the user's at login, on any device afterwards", async () => {
       const visitor = new Visitor(running.baseUrl);
