@@ -45,5 +45,9 @@ describe('the owner option and the guards extra', () => {
       }
     }
     assert.doesNotThrow(() => AttachmentsModule.forRoot({ guards: [Guard, new Guard()] }));
+    // forRootAsync takes them beside the factory, like `path`.
+    assert.throws(() => AttachmentsModule.forRootAsync({ useFactory: () => ({}), guards: [42] as never }), /"guards"/);
+    const mounted = AttachmentsModule.forRootAsync({ useFactory: () => ({}), guards: [Guard] });
+    assert.equal(mounted.controllers?.length, 1);
   });
 });
