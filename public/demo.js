@@ -119,7 +119,41 @@ function setupDraft(section) {
   return refresh;
 }
 
+// Signing in keeps the drafts: the server's login adopts this session's files for the user,
+// whose files they then are on any device.
+function setupAccount(refreshAll) {
+  const who = document.querySelector('.account .who');
+  const login = document.querySelector('.account .login');
+  const logout = document.querySelector('.account .logout');
+  const show = (user) => {
+    who.textContent = user
+      ? `Signed in as ${user}: the drafts are this user's, on any device.`
+      : 'Not signed in: the drafts belong to this browser session.';
+    login.hidden = Boolean(user);
+    logout.hidden = !user;
+  };
+  login.addEventListener('click', async () => {
+    const response = await fetch('/demo/login', { method: 'POST' });
+    show((await response.json()).user);
+    await refreshAll();
+  });
+  logout.addEventListener('click', async () => {
+    await fetch('/demo/logout', { method: 'POST' });
+    show(null);
+    await refreshAll();
+  });
+  return async () => show((await (await fetch('/demo/me')).json()).user);
+}
+
 // Listing first gives this browser its session cookie before any parallel uploads start; the
 // drafts list one after the other so that the first answer's cookie is the one both use.
-for (const section of document.querySelectorAll('.draft')) await setupDraft(section)();
+const refreshers = [];
+for (const section of document.querySelectorAll('.draft')) {
+  const refresh = setupDraft(section);
+  await refresh();
+  refreshers.push(refresh);
+}
+await setupAccount(async () => {
+  for (const refresh of refreshers) await refresh();
+})();
 document.body.dataset.ready = 'true';

@@ -26,6 +26,10 @@ export const ATTACHMENT_ERRORS = {
     status: HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
     message: 'The requested range is not satisfiable',
   },
+  owner_required: {
+    status: HttpStatus.UNAUTHORIZED,
+    message: 'These attachments belong to a signed-in owner: sign in (send your credentials) and try again',
+  },
   cross_site_request: { status: HttpStatus.FORBIDDEN, message: 'Cross-site requests may not change attachments' },
   upload_timeout: { status: HttpStatus.REQUEST_TIMEOUT, message: 'The upload was too slow and timed out' },
   client_aborted: { status: HttpStatus.BAD_REQUEST, message: 'The client closed the request before the upload finished' },
@@ -79,6 +83,7 @@ export function isAttachmentsException(error: unknown, code?: AttachmentErrorCod
 
 const REASONS: Partial<Record<number, string>> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
   408: 'Request Timeout',

@@ -2,6 +2,7 @@ import { Module, type Provider } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AttachmentEntity } from './attachment.entity.js';
+import { AttachmentOwners, CurrentOwnerPipe } from './attachment-owners.js';
 import { ATTACHMENTS_MODULE_OPTIONS, ConfigurableAttachmentsModule } from './attachments.module-definition.js';
 import {
   DEFAULT_ATTACHMENTS_DIRECTORY,
@@ -57,13 +58,23 @@ const storage: Provider = {
     AttachmentRecords,
     ExpiryRecords,
     AttachmentsService,
+    AttachmentOwners,
+    CurrentOwnerPipe,
     AttachmentsSweeper,
     SweepSchedule,
     CrossSiteRequestGuard,
   ],
   // The guard and the options it reads go out too, so a host's own routes can use
-  // @UseGuards(CrossSiteRequestGuard). The command (`nestjs-session-attachments/cli`) needs
-  // only the sweeper.
-  exports: [AttachmentsService, AttachmentsSweeper, AttachmentStorage, CrossSiteRequestGuard, RESOLVED_ATTACHMENTS_OPTIONS],
+  // @UseGuards(CrossSiteRequestGuard), and the owners, which @CurrentOwner()'s pipe resolves in
+  // the host's module. The command (`nestjs-session-attachments/cli`) needs only the sweeper.
+  exports: [
+    AttachmentsService,
+    AttachmentOwners,
+    CurrentOwnerPipe,
+    AttachmentsSweeper,
+    AttachmentStorage,
+    CrossSiteRequestGuard,
+    RESOLVED_ATTACHMENTS_OPTIONS,
+  ],
 })
 export class AttachmentsModule extends ConfigurableAttachmentsModule {}

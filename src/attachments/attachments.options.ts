@@ -1,3 +1,6 @@
+import type { CanActivate, Type } from '@nestjs/common';
+import type { Request } from 'express';
+import type { OwnerResolver } from './owner.js';
 import type { AttachmentStorage } from './storage/attachment-storage.js';
 import { formatDuration, MAX_TIMER_DELAY, parseByteSize, parseDuration } from './durations.js';
 
@@ -59,12 +62,28 @@ export interface AttachmentsModuleOptions {
   orphanGracePeriod?: Duration;
   /** Rows removed per transaction by the sweep. Default 2000. */
   sweepBatchSize?: number;
+  /**
+   * Who owns a request's attachments: a function of the Express request (sync or async), e.g.
+   * `(request) => request.user && 'user:' + request.user.sub` behind the host's auth guard
+   * (see the `guards` extra). No owner (`undefined`, `null`, `''`) is `401 owner_required`.
+   * Default: the anonymous visitor's session key (`sessionKeyOf`), which needs express-session.
+   */
+  owner?: OwnerResolver<Request>;
 }
 
 /** The extras that shape the module itself, given beside the options to forRoot/forRootAsync. */
 export interface AttachmentsModuleExtras {
   /** Route prefix. Default `attachments`. */
   path: string;
+  /**
+   * Guards that run in front of the module's routes, before the owner is resolved: the host's
+   * auth guard, so that the `owner` option can read `request.user`. Classes are resolved in the
+   * module (their own providers must be reachable from it: a global module such as the Nest
+   * docs' `JwtModule.register({ global: true })`, or forRootAsync's `imports`); instances are
+   * used as they are. They are extras, like `path`, because routes are fixed when the module is
+   * defined. Default: none.
+   */
+  guards?: Array<Type<CanActivate> | CanActivate>;
 }
 
 export interface ResolvedLimits {
@@ -90,6 +109,7 @@ export interface ResolvedAttachmentsOptions {
   sweepEvery: number | false;
   orphanGracePeriod: number;
   sweepBatchSize: number;
+  owner: OwnerResolver<Request> | undefined;
 }
 
 /** Every default, in one place. */
@@ -168,7 +188,33 @@ export function resolveOptions(options: AttachmentsModuleOptions = {}): Resolved
       options.sweepEvery === false ? false : duration('sweepEvery', options.sweepEvery ?? DEFAULT_OPTIONS.sweepEvery, 100),
     orphanGracePeriod,
     sweepBatchSize: count('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_OPTIONS.sweepBatchSize),
+    owner: ownerResolver(options.owner),
   };
+}
+
+function ownerResolver(value: unknown): OwnerResolver<Request> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') {
+    throw new InvalidAttachmentsOptionError(
+      'owner',
+      "a function of the request that returns the owner's key, e.g. (request) => request.user && 'user:' + request.user.sub",
+      value,
+    );
+  }
+  return value as OwnerResolver<Request>;
+}
+
+/** The `guards` extra: guard classes or instances, each with `canActivate`. */
+export function resolveGuards(guards: unknown): Array<Type<CanActivate> | CanActivate> {
+  if (guards === undefined) return [];
+  const isGuard = (guard: unknown) =>
+    (typeof guard === 'function' &&
+      typeof (guard as { prototype?: { canActivate?: unknown } }).prototype?.canActivate === 'function') ||
+    (typeof guard === 'object' && guard !== null && typeof (guard as { canActivate?: unknown }).canActivate === 'function');
+  if (!Array.isArray(guards) || !guards.every(isGuard)) {
+    throw new InvalidAttachmentsOptionError('guards', 'an array of guards (CanActivate classes or instances)', guards);
+  }
+  return guards as Array<Type<CanActivate> | CanActivate>;
 }
 
 export function resolvePath(path: unknown): string {

@@ -23,7 +23,9 @@ export {
   type AttachmentErrorBody,
   type AttachmentErrorCode,
 } from './attachments.errors.js';
-export { CurrentSessionKey, regenerateSessionKeepingAttachments, sessionKeyOf, type SessionKey } from './session-key.js';
+export { regenerateSessionKeepingAttachments, sessionKeyOf, type SessionKey } from './session-key.js';
+export { AttachmentOwners, CurrentOwner, CurrentOwnerPipe, CurrentSessionKey } from './attachment-owners.js';
+export { MAX_OWNER_KEY_LENGTH, ownerKey, type OwnerKey, type OwnerResolver } from './owner.js';
 export {
   AttachmentStorage,
   InjectAttachmentStorage,

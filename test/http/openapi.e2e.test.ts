@@ -15,9 +15,10 @@ interface OpenApiDocument {
   components: { schemas: Record<string, { properties: Record<string, unknown> }> };
 }
 
-// What a route can answer, read from the code that raises it: every route needs a session
-// (500) and a database (503); routes that change state refuse cross-site requests (403).
-const everywhere: AttachmentErrorCode[] = ['session_middleware_missing', 'database_unavailable'];
+// What a route can answer, read from the code that raises it: every route needs an owner (401
+// with the `owner` option, 500 without a session) and a database (503); routes that change
+// state refuse cross-site requests (403).
+const everywhere: AttachmentErrorCode[] = ['owner_required', 'session_middleware_missing', 'database_unavailable'];
 const changes: AttachmentErrorCode[] = [...everywhere, 'cross_site_request'];
 const oneFile: AttachmentErrorCode[] = ['invalid_bundle', 'invalid_name', 'not_found'];
 const ROUTES: Array<{ route: string; success: number[]; codes: AttachmentErrorCode[] }> = [

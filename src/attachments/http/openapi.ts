@@ -17,8 +17,9 @@ import { AttachmentErrorJsonDto, AttachmentJsonDto } from './openapi-schemas.js'
 // The OpenAPI description of each route, applied to the controller only when a host asks for
 // it (documentAttachmentsRoutes), so the controller and the main entry never load Swagger.
 
-// What every route can answer: a host without express-session, and a database out of reach.
-const ANY_ROUTE: AttachmentErrorCode[] = ['session_middleware_missing', 'database_unavailable'];
+// What every route can answer: a request with no owner (the `owner` option found none), a host
+// without express-session, and a database out of reach.
+const ANY_ROUTE: AttachmentErrorCode[] = ['owner_required', 'session_middleware_missing', 'database_unavailable'];
 const CHANGES: AttachmentErrorCode[] = [...ANY_ROUTE, 'cross_site_request'];
 const NAMED: AttachmentErrorCode[] = ['invalid_bundle', 'invalid_name', 'not_found'];
 
