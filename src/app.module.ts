@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import sharp from 'sharp';
 import { AttachmentsModule, DiskStorage, type AttachmentsModuleOptions } from './attachments/index.js';
 import type { DemoConfig } from './demo-config.js';
 import { DraftsController } from './drafts.controller.js';
@@ -25,6 +26,8 @@ export class AppModule {
           // An unset variable is undefined here, and an option given as undefined takes its default.
           expireAfter: config.expireAfter,
           sweepEvery: config.sweepEvery,
+          // Thumbnails for the demo page; the host passes its sharp in, the module never imports it.
+          previews: { sharp },
           ...overrides.attachments,
         }),
       ],

@@ -50,14 +50,14 @@ export class AttachmentsController {
     const owner = sessionKeyOf(request);
     const saved = await this.attachments.save(owner, bundle, multipartFiles(request, this.options));
     const bundleUrl = bundleUrlOf(request.originalUrl);
-    return saved.map((attachment) => toAttachmentJson(attachment, bundleUrl));
+    return saved.map((attachment) => toAttachmentJson(attachment, bundleUrl, this.options.previews !== undefined));
   }
 
   @Get(':bundle')
   async list(@Req() request: Request, @Param('bundle') bundle: string): Promise<AttachmentJson[]> {
     const attachments = await this.attachments.list(sessionKeyOf(request), bundle);
     const bundleUrl = bundleUrlOf(request.originalUrl);
-    return attachments.map((attachment) => toAttachmentJson(attachment, bundleUrl));
+    return attachments.map((attachment) => toAttachmentJson(attachment, bundleUrl, this.options.previews !== undefined));
   }
 
   @Get(':bundle/:name')

@@ -2,6 +2,7 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { AttachmentsModuleExtras, AttachmentsModuleOptions } from './attachments.options.js';
 import { resolvePath } from './attachments.options.js';
 import { mountAttachmentsController } from './attachments.controller.js';
+import { mountPreviewsController } from './previews/previews.controller.js';
 
 /**
  * forRoot / forRootAsync come from Nest's builder. `path` is an extra rather than an option
@@ -16,6 +17,10 @@ export const {
   .setClassMethodName('forRoot')
   .setExtras<AttachmentsModuleExtras>({ path: 'attachments' }, (definition, extras) => ({
     ...definition,
-    controllers: [...(definition.controllers ?? []), mountAttachmentsController(resolvePath(extras.path))],
+    controllers: [
+      ...(definition.controllers ?? []),
+      mountAttachmentsController(resolvePath(extras.path)),
+      mountPreviewsController(resolvePath(extras.path)),
+    ],
   }))
   .build();

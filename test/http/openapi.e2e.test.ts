@@ -41,6 +41,8 @@ const ROUTES: Array<{ route: string; success: number[]; codes: AttachmentErrorCo
       'session_quota_exceeded',
       'type_not_allowed',
       'storage_full',
+      'file_rejected',
+      'inspection_unavailable',
     ],
   },
   { route: 'get /attachments/{bundle}', success: [200], codes: [...everywhere, 'invalid_bundle'] },
@@ -48,6 +50,11 @@ const ROUTES: Array<{ route: string; success: number[]; codes: AttachmentErrorCo
     route: 'get /attachments/{bundle}/{name}',
     success: [200, 206, 304],
     codes: [...everywhere, ...oneFile, 'range_not_satisfiable'],
+  },
+  {
+    route: 'get /attachments/{bundle}/{name}/preview',
+    success: [200, 304],
+    codes: [...everywhere, ...oneFile, 'invalid_preview_size', 'no_preview', 'preview_unavailable'],
   },
   { route: 'post /attachments/{bundle}/delete', success: [204], codes: [...changes, 'invalid_bundle'] },
   { route: 'delete /attachments/{bundle}', success: [204], codes: [...changes, 'invalid_bundle'] },
@@ -82,7 +89,8 @@ describe('OpenAPI', () => {
       'size',
       'updated',
       'url',
-    ]);
+      'preview',
+    ].sort());
     assert.ok(document.components.schemas.AttachmentErrorJson!.properties.code);
     assert.ok(document.paths['/drafts/{bundle}/send']?.post);
   });
