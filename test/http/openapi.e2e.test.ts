@@ -81,16 +81,10 @@ describe('OpenAPI', () => {
     assert.ok(document.paths['/attachments/{bundle}/delete']?.post);
     assert.ok(document.paths['/attachments/{bundle}/{name}/delete']?.post);
     assert.ok(bundle.post!.requestBody!.content['multipart/form-data']);
-    assert.deepEqual(Object.keys(document.components.schemas.AttachmentJson!.properties).sort(), [
-      'created',
-      'mimetype',
-      'name',
-      'sha256',
-      'size',
-      'updated',
-      'url',
-      'preview',
-    ].sort());
+    assert.deepEqual(
+      Object.keys(document.components.schemas.AttachmentJson!.properties).sort(),
+      ['created', 'mimetype', 'name', 'sha256', 'size', 'updated', 'url', 'preview'].sort(),
+    );
     assert.ok(document.components.schemas.AttachmentErrorJson!.properties.code);
     assert.ok(document.paths['/drafts/{bundle}/send']?.post);
   });

@@ -122,7 +122,8 @@ for (const kind of DATABASE_KINDS) {
     before(async () => {
       running = await startApp(kind, {
         attachments: {
-          inspect: (file, signal) => (file.name === 'ignores.txt' ? new Promise(() => undefined) : waitsForTheSignal(file, signal)),
+          inspect: (file, signal) =>
+            file.name === 'ignores.txt' ? new Promise(() => undefined) : waitsForTheSignal(file, signal),
           inspectTimeout: 20,
         },
       });

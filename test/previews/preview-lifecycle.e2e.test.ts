@@ -27,7 +27,9 @@ for (const kind of DATABASE_KINDS) {
 
     const uploadPhoto = async (bundle: string, name = 'photo.jpg', width = 640) => {
       const visitor = new Visitor(running.baseUrl);
-      const response = await visitor.upload(`/attachments/${bundle}`, [['f', name, await testImage(width, 480).jpeg().toBuffer()]]);
+      const response = await visitor.upload(`/attachments/${bundle}`, [
+        ['f', name, await testImage(width, 480).jpeg().toBuffer()],
+      ]);
       assert.equal(response.status, 201);
       const [stored] = (await response.json()) as AttachmentBody[];
       return { visitor, stored: stored! };
@@ -57,7 +59,9 @@ for (const kind of DATABASE_KINDS) {
       const other = await visitor.get('/attachments/headers/photo.jpg/preview');
       await other.arrayBuffer();
       assert.equal(other.headers.get('etag'), `"${stored.sha256}-256"`);
-      const cached = await visitor.get('/attachments/headers/photo.jpg/preview?size=128', { 'if-none-match': `"${stored.sha256}-128"` });
+      const cached = await visitor.get('/attachments/headers/photo.jpg/preview?size=128', {
+        'if-none-match': `"${stored.sha256}-128"`,
+      });
       assert.equal(cached.status, 304);
       assert.equal(cached.headers.get('etag'), `"${stored.sha256}-128"`);
       const stale = await visitor.get('/attachments/headers/photo.jpg/preview', { 'if-none-match': `"${stored.sha256}-128"` });

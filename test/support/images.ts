@@ -3,7 +3,15 @@ import sharp, { type Sharp } from 'sharp';
 
 /** A noisy test image (noise keeps the encoders from making it trivially small). */
 export function testImage(width: number, height: number): Sharp {
-  return sharp({ create: { width, height, channels: 3, background: { r: 40, g: 120, b: 200 }, noise: { type: 'gaussian', mean: 128, sigma: 30 } } });
+  return sharp({
+    create: {
+      width,
+      height,
+      channels: 3,
+      background: { r: 40, g: 120, b: 200 },
+      noise: { type: 'gaussian', mean: 128, sigma: 30 },
+    },
+  });
 }
 
 /** A test image of one colour: small in any format. */

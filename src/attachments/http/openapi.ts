@@ -171,5 +171,5 @@ export function documentAttachmentsRoutes(): void {
   }
   ApiTags('attachments')(PreviewsController);
   const previews = PreviewsController.prototype;
-  preview(previews, 'preview', Object.getOwnPropertyDescriptor(previews, 'preview')!);
+  preview(previews, 'preview', Object.getOwnPropertyDescriptor(previews, 'preview'));
 }

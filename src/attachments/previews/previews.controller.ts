@@ -74,7 +74,8 @@ function setPreviewHeaders(response: Response, name: string, etag: string): void
 function previewSize(parameter: unknown): number {
   if (parameter === undefined) return DEFAULT_PREVIEW_SIZE;
   const size = typeof parameter === 'string' && /^\d+$/.test(parameter) ? Number(parameter) : NaN;
-  if (!PREVIEW_SIZES.includes(size)) throw AttachmentsException.create('invalid_preview_size', `one of ${PREVIEW_SIZES.join(', ')}`);
+  if (!PREVIEW_SIZES.includes(size))
+    throw AttachmentsException.create('invalid_preview_size', `one of ${PREVIEW_SIZES.join(', ')}`);
   return size;
 }
 
