@@ -33,10 +33,10 @@ const NEST_NEW_PACKAGES = [
   '@types/express',
   '@types/node',
 ];
-const OPTIONAL_PEERS = ['nest-commander', '@nestjs/swagger'];
+const OPTIONAL_PEERS = ['nest-commander', '@nestjs/swagger', 'sharp'];
 // A README file that needs an optional peer is built once that peer is installed.
 const needsOptionalPeer = (file: ReadmeFile) =>
-  /from '(nest-commander|@nestjs\/swagger|nestjs-session-attachments\/(cli|openapi))'/.test(file.text);
+  /from '(nest-commander|@nestjs\/swagger|sharp|nestjs-session-attachments\/(cli|openapi))'/.test(file.text);
 
 // The README's main.ts prints nothing when it listens (Nest's "successfully started" comes
 // before), so the test preloads this: a line on stdout once the HTTP server listens.
@@ -187,9 +187,14 @@ describe('the npm package in a fresh Nest app', () => {
     });
   }
 
-  test("with nest-commander and @nestjs/swagger installed, the README's command and OpenAPI files build in both apps, and the command runs", async () => {
+  test("with nest-commander, @nestjs/swagger and sharp installed, the README's command, OpenAPI and previews files build in both apps, and the command runs", async () => {
     const optional = readme.files.filter(needsOptionalPeer);
-    assert.deepEqual(optional.map((file) => file.path).sort(), ['src/cli.module.ts', 'src/cli.ts', 'src/openapi.ts']);
+    assert.deepEqual(optional.map((file) => file.path).sort(), [
+      'src/attachments-options.ts',
+      'src/cli.module.ts',
+      'src/cli.ts',
+      'src/openapi.ts',
+    ]);
     await npmInstall(OPTIONAL_PEERS);
     for (const { system } of SYSTEMS) {
       assert.ok(existsSync(join(appFolder(system), 'dist')), `the ${system} app was built`);
