@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readdir, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { DataSource } from 'typeorm';
 import { AttachmentsSweeper } from '../../src/attachments/index.js';
 import { ageAttachments } from '../support/cli.js';
 import { DATABASE_KINDS } from '../support/databases.js';
@@ -141,6 +142,26 @@ for (const kind of DATABASE_KINDS) {
       const rows = await previewRowCount(running);
       assert.equal((await visitor.post('/drafts/taken/send')).status, 200);
       assert.equal(await previewRowCount(running), rows - 1);
+    });
+
+    test('the orphan sweep removes a preview whose attachment row went without it (a crash, a race)', async () => {
+      const { visitor, stored } = await uploadPhoto('crashed', 'gone.jpg', 320);
+      await visitor.get('/attachments/crashed/gone.jpg/preview');
+      const rows = await previewRowCount(running);
+      const blobs = await running.blobCount();
+      const dataSource = running.app.get(DataSource);
+      const postgres = dataSource.options.type === 'postgres';
+      // The row goes behind the module's back, and the preview is made old.
+      await dataSource.query(`DELETE FROM session_attachments WHERE sha256 = ${postgres ? '$1' : '?'}`, [stored.sha256]);
+      await dataSource.query(`UPDATE session_attachment_previews SET created_at = created_at - ${postgres ? '$1' : '?'}`, [
+        3 * HOUR,
+      ]);
+      const sweeper = running.app.get(AttachmentsSweeper);
+      // The attachment's own blob is young, so only the preview (and its row) goes.
+      assert.equal(await sweeper.removeOrphans(HOUR), 1);
+      assert.equal(await previewRowCount(running), rows - 1);
+      assert.equal(await running.blobCount(), blobs - 1);
+      assert.equal(await sweeper.removeOrphans(0), 1, "the attachment's own blob, once past any grace");
     });
 
     test('the expiry sweep removes the previews of what it removes; the orphan sweep keeps live previews', async () => {
