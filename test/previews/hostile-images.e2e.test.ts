@@ -55,6 +55,20 @@ for (const kind of DATABASE_KINDS) {
       await assertRefused(await visitor.get('/attachments/corrupt/corrupt.jpg/preview'), 422, 'preview_unavailable');
     });
 
+    test('an HEIC file sharp cannot decode (the prebuilt sharp has no HEVC decoder) is stored, its preview 422', async () => {
+      const box = (type: string, body: Buffer) => {
+        const head = Buffer.alloc(8);
+        head.writeUInt32BE(8 + body.length);
+        head.write(type, 4, 'latin1');
+        return Buffer.concat([head, body]);
+      };
+      const heic = Buffer.concat([box('ftyp', Buffer.from('heic\0\0\0\0mif1heic', 'latin1')), box('meta', Buffer.alloc(64))]);
+      const { visitor, stored } = await uploaded('heic', 'from-a-phone.heic', heic);
+      assert.equal(stored.mimetype, 'image/heic');
+      assert.equal(stored.preview, '/attachments/heic/from-a-phone.heic/preview');
+      await assertRefused(await visitor.get('/attachments/heic/from-a-phone.heic/preview'), 422, 'preview_unavailable');
+    });
+
     test('the content decides, not the extension: a PNG named .jpg previews, text named .jpg has none', async () => {
       const { visitor } = await uploaded('names', 'really-a-png.jpg', await testImage(300, 300).png().toBuffer());
       const response = await visitor.get('/attachments/names/really-a-png.jpg/preview');
