@@ -71,13 +71,18 @@ export class AttachmentsSweeper {
     // A batch's blobs are deleted while the next batch's rows are: the two wait on different
     // things (the disk, the database), and rows always go before their blobs.
     let pendingBlobs: Promise<void> = Promise.resolve();
+    const previews = !options.dryRun && (await this.previews.isInstalled());
     for (;;) {
       const batch = options.dryRun
         ? await this.records.findPage(cutoff, last, batchSize)
         : await this.records.deleteBatch(cutoff, batchSize);
       await pendingBlobs;
       if (batch.length === 0) break;
-      if (!options.dryRun) pendingBlobs = this.deleteAttachmentBlobs(batch.map((row) => row.storageKey));
+      if (!options.dryRun)
+        pendingBlobs = this.deleteAttachmentBlobs(
+          batch.map((row) => row.storageKey),
+          previews,
+        );
       for (const row of batch) {
         count += 1;
         bytes += row.size;
@@ -98,7 +103,8 @@ export class AttachmentsSweeper {
   async removeOrphans(gracePeriod: number, dryRun = false): Promise<number> {
     const cutoff = Date.now() - gracePeriod;
     let removed = 0;
-    const previews = this.options.previews !== undefined;
+    // Whether or not this process makes previews (the command does not), others may have.
+    const previews = await this.previews.isInstalled();
     if (previews && !dryRun) {
       // Previews whose attachment went while they were being recorded: their rows go first,
       // then their blobs, like any other.
@@ -126,8 +132,8 @@ export class AttachmentsSweeper {
   }
 
   /** The bytes of removed attachments, and the previews made of them. */
-  private async deleteAttachmentBlobs(keys: string[]): Promise<void> {
-    const previews = this.options.previews
+  private async deleteAttachmentBlobs(keys: string[], withPreviews: boolean): Promise<void> {
+    const previews = withPreviews
       ? await this.previews.removeForSources(keys).catch((error: unknown) => {
           this.logger.warn(`Could not remove the previews of swept attachments; the orphan sweep will: ${String(error)}`);
           return [];

@@ -25,6 +25,9 @@ export type RecordedPreview = { stored: true } | { stored: false; existing: stri
 @Injectable()
 export class PreviewRecords {
   private readonly table: string;
+  /** The table's path as TypeORM's `hasTable` reads it (schema-qualified when there is one). */
+  private readonly tablePath: string;
+  private installed = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -35,6 +38,26 @@ export class PreviewRecords {
     const schema = options.type === 'postgres' ? options.schema : undefined;
     const name = dataSource.driver.escape('session_attachment_previews');
     this.table = schema === undefined ? name : `${dataSource.driver.escape(schema)}.${name}`;
+    this.tablePath = schema === undefined ? 'session_attachment_previews' : `${schema}.session_attachment_previews`;
+  }
+
+  /**
+   * Whether the previews migration has run. The sweeps ask, so that previews made by an app
+   * stay safe from a sweep run where previews are not configured (the command, another
+   * instance); a schema without the table (made by `synchronize`) has no previews to keep.
+   * Once seen, the table is taken to stay.
+   */
+  async isInstalled(): Promise<boolean> {
+    if (this.installed) return true;
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      this.installed = await runner.hasTable(this.tablePath);
+      return this.installed;
+    } catch (error) {
+      throw this.dialect.failure(error);
+    } finally {
+      await runner.release();
+    }
   }
 
   /** The storage key of the preview of this content at this size, if one was made. */
