@@ -33,6 +33,16 @@ function setupDraft(section) {
         link.href = attachment.url;
         link.textContent = attachment.name;
         link.setAttribute('download', attachment.name);
+        // Images come with a preview URL: a small thumbnail, made by the server on first view.
+        if (attachment.preview) {
+          const thumbnail = Object.assign(document.createElement('img'), {
+            src: `${attachment.preview}?size=64`,
+            alt: '',
+            className: 'thumbnail',
+            loading: 'lazy',
+          });
+          name.append(thumbnail);
+        }
         name.append(link);
         const type = Object.assign(document.createElement('td'), { textContent: attachment.mimetype });
         const size = Object.assign(document.createElement('td'), { textContent: formatSize(attachment.size), className: 'size' });

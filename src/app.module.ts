@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type ForwardReference, type Type } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import sharp from 'sharp';
 import { AttachmentsModule, type AttachmentsModuleExtras, type AttachmentsModuleOptions } from './attachments/index.js';
 import type { DemoConfig } from './demo-config.js';
 import { demoOwner, DemoLoginController } from './demo-login.controller.js';
@@ -35,6 +36,8 @@ export class AppModule {
           expireAfter: config.expireAfter,
           sweepEvery: config.sweepEvery,
           owner: demoOwner,
+          // Thumbnails for the demo page; the host passes its sharp in, the module never imports it.
+          previews: { sharp },
           ...overrides.attachments,
         }),
       ],

@@ -52,14 +52,14 @@ export class AttachmentsController {
     const owner = await this.owners.of(request);
     const saved = await this.attachments.save(owner, bundle, multipartFiles(request, this.options));
     const bundleUrl = bundleUrlOf(request.originalUrl);
-    return saved.map((attachment) => toAttachmentJson(attachment, bundleUrl));
+    return saved.map((attachment) => toAttachmentJson(attachment, bundleUrl, this.options.previews !== undefined));
   }
 
   @Get(':bundle')
   async list(@Req() request: Request, @Param('bundle') bundle: string): Promise<AttachmentJson[]> {
     const attachments = await this.attachments.list(await this.owners.of(request), bundle);
     const bundleUrl = bundleUrlOf(request.originalUrl);
-    return attachments.map((attachment) => toAttachmentJson(attachment, bundleUrl));
+    return attachments.map((attachment) => toAttachmentJson(attachment, bundleUrl, this.options.previews !== undefined));
   }
 
   @Get(':bundle/:name')

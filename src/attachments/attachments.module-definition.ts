@@ -2,6 +2,7 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { AttachmentsModuleExtras, AttachmentsModuleOptions } from './attachments.options.js';
 import { resolveGuards, resolvePath } from './attachments.options.js';
 import { mountAttachmentsController } from './attachments.controller.js';
+import { mountPreviewsController } from './previews/previews.controller.js';
 
 /**
  * forRoot / forRootAsync come from Nest's builder. `path` and `guards` are extras rather than
@@ -20,6 +21,7 @@ export const {
     controllers: [
       ...(definition.controllers ?? []),
       mountAttachmentsController(resolvePath(extras.path), resolveGuards(extras.guards)),
+      mountPreviewsController(resolvePath(extras.path), resolveGuards(extras.guards)),
     ],
   }))
   .build();

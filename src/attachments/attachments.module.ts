@@ -21,6 +21,8 @@ import { SessionLock } from './persistence/session-lock.js';
 import { sqlDialectProvider } from './persistence/sql-dialect.js';
 import { SweepLock } from './persistence/sweep-lock.js';
 import { WriteTurns } from './persistence/write-turns.js';
+import { PreviewRecords } from './previews/preview-records.js';
+import { PreviewsService } from './previews/previews.service.js';
 import { AttachmentStorage } from './storage/attachment-storage.js';
 import { DiskStorage } from './storage/disk-storage.js';
 
@@ -60,6 +62,8 @@ const storage: Provider = {
     AttachmentsService,
     AttachmentOwners,
     CurrentOwnerPipe,
+    PreviewRecords,
+    PreviewsService,
     AttachmentsSweeper,
     SweepSchedule,
     CrossSiteRequestGuard,

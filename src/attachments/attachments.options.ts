@@ -1,6 +1,8 @@
 import type { CanActivate, Type } from '@nestjs/common';
 import type { Request } from 'express';
+import type { InspectHook } from './inspection/inspect-hook.js';
 import type { OwnerResolver } from './owner.js';
+import type { PreviewSharp } from './previews/preview-sharp.js';
 import type { AttachmentStorage } from './storage/attachment-storage.js';
 import { formatDuration, MAX_TIMER_DELAY, parseByteSize, parseDuration } from './durations.js';
 
@@ -28,6 +30,16 @@ export interface AttachmentsLimits {
   parts?: number;
   /** Most header lines in one part. Default 20. */
   headerPairs?: number;
+}
+
+/** Image previews, made with the sharp the host passes in. */
+export interface PreviewsOptions {
+  /** `import sharp from 'sharp'` in the host, passed as is: the module never imports it. */
+  sharp: PreviewSharp;
+  /** Images declaring more pixels than this are refused from their header (decompression bombs). Default 50,000,000. */
+  maxInputPixels?: number;
+  /** Longest time one preview may take to make; rounded up to whole seconds (sharp's unit). Default `10s`. */
+  timeout?: Duration;
 }
 
 export interface AttachmentsModuleOptions {
@@ -69,6 +81,19 @@ export interface AttachmentsModuleOptions {
    * Default: the anonymous visitor's session key (`sessionKeyOf`), which needs express-session.
    */
   owner?: OwnerResolver<Request>;
+  /**
+   * Thumbnails of image attachments at `GET …/:bundle/:name/preview`, made on first request and
+   * stored: `previews: { sharp }`. Off by default (the route then answers `404 no_preview`).
+   */
+  previews?: PreviewsOptions;
+  /**
+   * Sees each uploaded file after its bytes are stored and before it becomes visible (a virus
+   * scanner, a policy check). Throw `AttachmentRejected` to refuse it (422); any other error
+   * refuses it with 503. Either way the whole request stores nothing.
+   */
+  inspect?: InspectHook;
+  /** How long `inspect` may take for one file before its signal aborts (503). At most ~24.8 days. Default `30s`. */
+  inspectTimeout?: Duration;
 }
 
 /** The extras that shape the module itself, given beside the options to forRoot/forRootAsync. */
@@ -98,6 +123,12 @@ export interface ResolvedLimits {
   headerPairs: number;
 }
 
+export interface ResolvedPreviews {
+  sharp: PreviewSharp;
+  maxInputPixels: number;
+  timeoutSeconds: number;
+}
+
 export interface ResolvedAttachmentsOptions {
   storage: AttachmentStorage | undefined;
   limits: ResolvedLimits;
@@ -110,6 +141,9 @@ export interface ResolvedAttachmentsOptions {
   orphanGracePeriod: number;
   sweepBatchSize: number;
   owner: OwnerResolver<Request> | undefined;
+  previews: ResolvedPreviews | undefined;
+  inspect: InspectHook | undefined;
+  inspectTimeout: number;
 }
 
 /** Every default, in one place. */
@@ -131,6 +165,8 @@ export const DEFAULT_OPTIONS = {
   sweepEvery: '15m',
   orphanGracePeriod: '2h',
   sweepBatchSize: 2000,
+  previews: { maxInputPixels: 50_000_000, timeout: '10s' },
+  inspectTimeout: '30s',
 } as const;
 
 export const DEFAULT_ATTACHMENTS_DIRECTORY = 'var/attachments';
@@ -189,6 +225,9 @@ export function resolveOptions(options: AttachmentsModuleOptions = {}): Resolved
     orphanGracePeriod,
     sweepBatchSize: count('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_OPTIONS.sweepBatchSize),
     owner: ownerResolver(options.owner),
+    previews: options.previews === undefined ? undefined : previews(options.previews),
+    inspect: inspectHook(options.inspect),
+    inspectTimeout: timerDuration('inspectTimeout', options.inspectTimeout ?? DEFAULT_OPTIONS.inspectTimeout),
   };
 }
 
@@ -215,6 +254,32 @@ export function resolveGuards(guards: unknown): Array<Type<CanActivate> | CanAct
     throw new InvalidAttachmentsOptionError('guards', 'an array of guards (CanActivate classes or instances)', guards);
   }
   return guards as Array<Type<CanActivate> | CanActivate>;
+}
+
+function previews(value: unknown): ResolvedPreviews {
+  const given = value as Partial<PreviewsOptions> | null;
+  if (typeof given !== 'object' || given === null || typeof given.sharp !== 'function') {
+    throw new InvalidAttachmentsOptionError(
+      'previews',
+      "an object with the host's sharp: `import sharp from 'sharp'`, then `previews: { sharp }`",
+      value,
+    );
+  }
+  const defaults = DEFAULT_OPTIONS.previews;
+  const timeout = timerDuration('previews.timeout', given.timeout ?? defaults.timeout);
+  return {
+    sharp: given.sharp,
+    maxInputPixels: count('previews.maxInputPixels', given.maxInputPixels ?? defaults.maxInputPixels),
+    timeoutSeconds: Math.ceil(timeout / 1000),
+  };
+}
+
+function inspectHook(value: unknown): InspectHook | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') {
+    throw new InvalidAttachmentsOptionError('inspect', 'a function (file, signal) => Promise<void>', value);
+  }
+  return value as InspectHook;
 }
 
 export function resolvePath(path: unknown): string {

@@ -7,12 +7,14 @@ import { AttachmentsException } from './attachments.errors.js';
 import type { ResolvedAttachmentsOptions } from './attachments.options.js';
 import { ByteMeter, type ByteLimit } from './byte-meter.js';
 import { detectType, isAllowedType, SNIFF_BYTES, UNKNOWN_TYPE } from './content-type.js';
+import { inspectStoredFile } from './inspection/inspect-stored-file.js';
 import { assertBundleId, fileNameFromUrl, normalizeFileName } from './names.js';
 import { AttachmentRecords } from './persistence/attachment-records.js';
 import { DatabaseFailure } from './persistence/database-failure.js';
 import type { BundleQuotas, QuotaRefusal } from './persistence/quotas.js';
 import type { NewAttachmentRow, UpsertResult } from './persistence/upsert.js';
 import type { OwnerKey } from './owner.js';
+import { PreviewRecords } from './previews/preview-records.js';
 import { AttachmentStorage, InjectAttachmentStorage } from './storage/attachment-storage.js';
 
 /** An attachment with what only the module itself needs to read it. */
@@ -37,6 +39,7 @@ export class AttachmentsService {
     private readonly records: AttachmentRecords,
     @InjectAttachmentStorage() private readonly storage: AttachmentStorage,
     @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
+    private readonly previews: PreviewRecords,
   ) {}
 
   /**
@@ -70,7 +73,13 @@ export class AttachmentsService {
         });
         const { key } = await this.storage.write(meter.measure(file.content));
         written.push(key);
-        staged.set(name, { name, mimetype, size: meter.size, sha256: meter.sha256(), storageKey: key });
+        const row = { name, mimetype, size: meter.size, sha256: meter.sha256(), storageKey: key };
+        // Stored but not yet visible: a refusal or a failure here leaves nothing behind.
+        if (this.options.inspect) {
+          const { storageKey: _key, ...shown } = row;
+          await inspectStoredFile(this.options.inspect, this.options.inspectTimeout, shown, await this.storage.read(key));
+        }
+        staged.set(name, row);
       }
       if (staged.size === 0) throw AttachmentsException.create('no_files');
     } catch (error) {
@@ -240,9 +249,19 @@ export class AttachmentsService {
         };
   }
 
-  /** Best effort: a blob that cannot be deleted now is an orphan the sweep removes later. */
+  /**
+   * Best effort: a blob that cannot be deleted now is an orphan the sweep removes later. The
+   * previews made of these blobs go with them (a preview left behind is the sweep's too).
+   */
   private async deleteBlobs(keys: string[]): Promise<void> {
-    const results = await Promise.allSettled(keys.map((key) => this.storage.delete(key)));
+    const previews =
+      this.options.previews && keys.length > 0
+        ? await this.previews.removeForSources(keys).catch((error: unknown) => {
+            this.logger.warn(`Could not remove previews; the sweep will: ${String(error)}`);
+            return [];
+          })
+        : [];
+    const results = await Promise.allSettled([...keys, ...previews].map((key) => this.storage.delete(key)));
     for (const result of results) {
       if (result.status === 'rejected')
         this.logger.warn(`Could not delete a blob; the orphan sweep will: ${String(result.reason)}`);

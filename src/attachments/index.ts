@@ -11,7 +11,12 @@ export {
   type AttachmentsModuleOptions,
   type ByteSize,
   type Duration,
+  type PreviewsOptions,
 } from './attachments.options.js';
+export { AttachmentRejected } from './inspection/attachment-rejected.js';
+export type { InspectedFile, InspectHook } from './inspection/inspect-hook.js';
+export type { PreviewInputOptions, PreviewPipeline, PreviewSharp } from './previews/preview-sharp.js';
+
 export { AttachmentsService, type TakeHandler } from './attachments.service.js';
 export type { Attachment, IncomingFile, OpenedAttachment, ReadRange } from './attachment.js';
 export { AttachmentEntity } from './attachment.entity.js';

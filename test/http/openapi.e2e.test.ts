@@ -42,6 +42,8 @@ const ROUTES: Array<{ route: string; success: number[]; codes: AttachmentErrorCo
       'session_quota_exceeded',
       'type_not_allowed',
       'storage_full',
+      'file_rejected',
+      'inspection_unavailable',
     ],
   },
   { route: 'get /attachments/{bundle}', success: [200], codes: [...everywhere, 'invalid_bundle'] },
@@ -49,6 +51,11 @@ const ROUTES: Array<{ route: string; success: number[]; codes: AttachmentErrorCo
     route: 'get /attachments/{bundle}/{name}',
     success: [200, 206, 304],
     codes: [...everywhere, ...oneFile, 'range_not_satisfiable'],
+  },
+  {
+    route: 'get /attachments/{bundle}/{name}/preview',
+    success: [200, 304],
+    codes: [...everywhere, ...oneFile, 'invalid_preview_size', 'no_preview', 'preview_unavailable'],
   },
   { route: 'post /attachments/{bundle}/delete', success: [204], codes: [...changes, 'invalid_bundle'] },
   { route: 'delete /attachments/{bundle}', success: [204], codes: [...changes, 'invalid_bundle'] },
@@ -75,15 +82,10 @@ describe('OpenAPI', () => {
     assert.ok(document.paths['/attachments/{bundle}/delete']?.post);
     assert.ok(document.paths['/attachments/{bundle}/{name}/delete']?.post);
     assert.ok(bundle.post!.requestBody!.content['multipart/form-data']);
-    assert.deepEqual(Object.keys(document.components.schemas.AttachmentJson!.properties).sort(), [
-      'created',
-      'mimetype',
-      'name',
-      'sha256',
-      'size',
-      'updated',
-      'url',
-    ]);
+    assert.deepEqual(
+      Object.keys(document.components.schemas.AttachmentJson!.properties).sort(),
+      ['created', 'mimetype', 'name', 'sha256', 'size', 'updated', 'url', 'preview'].sort(),
+    );
     assert.ok(document.components.schemas.AttachmentErrorJson!.properties.code);
     assert.ok(document.paths['/drafts/{bundle}/send']?.post);
   });

@@ -33,10 +33,10 @@ const NEST_NEW_PACKAGES = [
   '@types/express',
   '@types/node',
 ];
-const OPTIONAL_PEERS = ['nest-commander', '@nestjs/swagger', '@aws-sdk/client-s3', '@aws-sdk/lib-storage'];
+const OPTIONAL_PEERS = ['nest-commander', '@nestjs/swagger', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'sharp'];
 // A README file that needs an optional peer is built once that peer is installed.
 const needsOptionalPeer = (file: ReadmeFile) =>
-  /from '(nest-commander|@nestjs\/swagger|@aws-sdk\/[\w-]+|nestjs-session-attachments\/(cli|openapi|s3))'/.test(file.text);
+  /from '(nest-commander|@nestjs\/swagger|@aws-sdk\/[\w-]+|sharp|nestjs-session-attachments\/(cli|openapi|s3))'/.test(file.text);
 // The JWT setup's files are built once its own install line has run.
 const needsJwt = (file: ReadmeFile) => /from '(@nestjs\/jwt|\.\/auth\.guard\.js)'/.test(file.text);
 const inSessionApp = (file: ReadmeFile) => !needsOptionalPeer(file) && !needsJwt(file);
@@ -214,9 +214,10 @@ describe('the npm package in a fresh Nest app', () => {
     }
   });
 
-  test("with the optional peers installed (nest-commander, @nestjs/swagger, the AWS SDK), the README's command, OpenAPI and S3 files build in both apps, and the command runs", async () => {
+  test("with the optional peers installed (nest-commander, @nestjs/swagger, the AWS SDK, sharp), the README's command, OpenAPI, S3 and previews files build in both apps, and the command runs", async () => {
     const optional = readme.files.filter(needsOptionalPeer);
     assert.deepEqual(optional.map((file) => file.path).sort(), [
+      'src/attachments-options.ts',
       'src/cli.module.ts',
       'src/cli.ts',
       'src/openapi.ts',
