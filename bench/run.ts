@@ -23,6 +23,7 @@ import {
   visitorCookies,
 } from './support.js';
 import { spawn } from 'node:child_process';
+import { benchPreviews } from './previews.js';
 
 const MiB = 1024 * 1024;
 const DAY = 24 * 3600_000;
@@ -330,6 +331,13 @@ await inRounds('sweeps', async (round) => {
   const sweeps = [moduleSweep, baselineSweep];
   for (const sweep of round % 2 ? sweeps : sweeps.reverse()) await sweep();
 });
+
+await inRounds('previews', () =>
+  benchPreviews(servers.a, (key, label, unit, better, value) => record(key, label, unit, better, 'a', value), {
+    photos: quick ? 3 : 10,
+    cachedSeconds: plan.listSeconds,
+  }),
+);
 
 for (const server of Object.values(servers)) await server.stop();
 // The S3 rows (bench/s3.ts): S3Storage against the direct SDK on one s3rver, their own table.

@@ -33,6 +33,16 @@ function setupDraft(section) {
         link.href = attachment.url;
         link.textContent = attachment.name;
         link.setAttribute('download', attachment.name);
+        // Images come with a preview URL: a small thumbnail, made by the server on first view.
+        if (attachment.preview) {
+          const thumbnail = Object.assign(document.createElement('img'), {
+            src: `${attachment.preview}?size=64`,
+            alt: '',
+            className: 'thumbnail',
+            loading: 'lazy',
+          });
+          name.append(thumbnail);
+        }
         name.append(link);
         const type = Object.assign(document.createElement('td'), { textContent: attachment.mimetype });
         const size = Object.assign(document.createElement('td'), { textContent: formatSize(attachment.size), className: 'size' });
@@ -119,7 +129,41 @@ function setupDraft(section) {
   return refresh;
 }
 
+// Signing in keeps the drafts: the server's login adopts this session's files for the user,
+// whose files they then are on any device.
+function setupAccount(refreshAll) {
+  const who = document.querySelector('.account .who');
+  const login = document.querySelector('.account .login');
+  const logout = document.querySelector('.account .logout');
+  const show = (user) => {
+    who.textContent = user
+      ? `Signed in as ${user}: the drafts are this user's, on any device.`
+      : 'Not signed in: the drafts belong to this browser session.';
+    login.hidden = Boolean(user);
+    logout.hidden = !user;
+  };
+  login.addEventListener('click', async () => {
+    const response = await fetch('/demo/login', { method: 'POST' });
+    show((await response.json()).user);
+    await refreshAll();
+  });
+  logout.addEventListener('click', async () => {
+    await fetch('/demo/logout', { method: 'POST' });
+    show(null);
+    await refreshAll();
+  });
+  return async () => show((await (await fetch('/demo/me')).json()).user);
+}
+
 // Listing first gives this browser its session cookie before any parallel uploads start; the
 // drafts list one after the other so that the first answer's cookie is the one both use.
-for (const section of document.querySelectorAll('.draft')) await setupDraft(section)();
+const refreshers = [];
+for (const section of document.querySelectorAll('.draft')) {
+  const refresh = setupDraft(section);
+  await refresh();
+  refreshers.push(refresh);
+}
+await setupAccount(async () => {
+  for (const refresh of refreshers) await refresh();
+})();
 document.body.dataset.ready = 'true';

@@ -1,4 +1,4 @@
-import { Logger, type INestApplication } from '@nestjs/common';
+import { Logger, type INestApplication, type NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -9,14 +9,25 @@ import { AppModule, type DemoOverrides } from './app.module.js';
 import { ephemeralSecret, type DemoConfig } from './demo-config.js';
 import { openSessionStore } from './demo-session-store.js';
 
+/** How the demo serves pages of another origin (the tests' SPA setups). */
+export interface DemoServing {
+  logger?: false;
+  session?: boolean;
+  /** CORS for a front end on another origin: `{ origin, credentials: true }`. */
+  cors?: Exclude<NestApplicationOptions['cors'], boolean | undefined>;
+  /** Serve HTTPS with this key and certificate (cross-site front ends need `Secure` cookies). */
+  https?: { key: string | Buffer; cert: string | Buffer };
+  /** The session cookie's SameSite: `lax` (the default) or `none` for a cross-site front end (HTTPS only). */
+  sameSite?: 'lax' | 'none';
+}
+
 /** Builds the demo app (used by main.ts and by the end-to-end tests, so both run the same app). */
-export async function createDemoApp(
-  config: DemoConfig,
-  options: DemoOverrides & { logger?: false; session?: boolean } = {},
-): Promise<INestApplication> {
+export async function createDemoApp(config: DemoConfig, options: DemoOverrides & DemoServing = {}): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, options), {
     ...(options.logger === false ? { logger: false } : {}),
+    ...(options.https ? { httpsOptions: options.https } : {}),
   });
+  if (options.cors) app.enableCors(options.cors);
   // `session: false` is for the test that proves the module's message when it is missing.
   if (options.session !== false) {
     const sessions = await openSessionStore(config.sessionStore).catch(async (error: unknown) => {
@@ -25,7 +36,7 @@ export async function createDemoApp(
     });
     // The store's connections end with the HTTP server, which app.close() closes.
     app.getHttpServer().once('close', () => void sessions.close());
-    app.use(sessionMiddleware(config, sessions.store));
+    app.use(sessionMiddleware(config, sessions.store, options.sameSite ?? 'lax'));
   }
   // The demo page (public/): two drafts against the module's API.
   app.useStaticAssets(fileURLToPath(new URL('../../public', import.meta.url)));
@@ -44,7 +55,7 @@ export async function createDemoApp(
   return app;
 }
 
-function sessionMiddleware(config: DemoConfig, store: Store | undefined) {
+function sessionMiddleware(config: DemoConfig, store: Store | undefined, sameSite: 'lax' | 'none') {
   let secret = config.sessionSecret;
   if (!secret) {
     secret = ephemeralSecret();
@@ -57,6 +68,12 @@ function sessionMiddleware(config: DemoConfig, store: Store | undefined) {
     resave: false,
     // No cookie until a visitor uses the attachments routes (they write the session).
     saveUninitialized: false,
-    cookie: { httpOnly: true, sameSite: 'lax', secure: 'auto' },
+    // `none` lets a page of another site send the cookie, and browsers then demand `Secure`;
+    // `Partitioned` keeps it where third-party cookies are blocked (it is kept per top-level
+    // site: the front end's, which is the one that uses it).
+    cookie:
+      sameSite === 'none'
+        ? { httpOnly: true, sameSite, secure: true, partitioned: true }
+        : { httpOnly: true, sameSite, secure: 'auto' },
   });
 }

@@ -1,6 +1,6 @@
 import { Controller, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { AttachmentsService, CurrentSessionKey, type SessionKey } from './attachments/index.js';
+import { AttachmentsService, CurrentOwner, type OwnerKey } from './attachments/index.js';
 
 export interface SentFile {
   name: string;
@@ -19,10 +19,7 @@ export class DraftsController {
 
   @Post(':bundle/send')
   @HttpCode(HttpStatus.OK)
-  async send(
-    @Param('bundle') bundle: string,
-    @CurrentSessionKey() owner: SessionKey,
-  ): Promise<{ bundle: string; sent: SentFile[] }> {
+  async send(@Param('bundle') bundle: string, @CurrentOwner() owner: OwnerKey): Promise<{ bundle: string; sent: SentFile[] }> {
     const sent: SentFile[] = [];
     await this.attachments.take(owner, bundle, async ({ attachment, stream }) => {
       const hash = createHash('sha256');

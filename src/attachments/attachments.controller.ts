@@ -12,6 +12,7 @@ import {
   UseFilters,
   UseGuards,
   Controller,
+  type CanActivate,
   type Type,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
@@ -25,7 +26,7 @@ import { CrossSiteRequestGuard } from './http/cross-site.guard.js';
 import { matchesETag, requestedRange, setDownloadHeaders } from './http/download.js';
 import { AttachmentsFailureFilter } from './http/failure.filter.js';
 import { multipartFiles } from './http/multipart-files.js';
-import { sessionKeyOf } from './session-key.js';
+import { AttachmentOwners } from './attachment-owners.js';
 
 /**
  * HTTP only: parse, call the service, shape the response. Routes follow the original app
@@ -42,22 +43,23 @@ export class AttachmentsController {
   constructor(
     private readonly attachments: AttachmentsService,
     @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
+    private readonly owners: AttachmentOwners,
   ) {}
 
   @Post(':bundle')
   @HttpCode(HttpStatus.CREATED)
   async upload(@Req() request: Request, @Param('bundle') bundle: string): Promise<AttachmentJson[]> {
-    const owner = sessionKeyOf(request);
+    const owner = await this.owners.of(request);
     const saved = await this.attachments.save(owner, bundle, multipartFiles(request, this.options));
     const bundleUrl = bundleUrlOf(request.originalUrl);
-    return saved.map((attachment) => toAttachmentJson(attachment, bundleUrl));
+    return saved.map((attachment) => toAttachmentJson(attachment, bundleUrl, this.options.previews !== undefined));
   }
 
   @Get(':bundle')
   async list(@Req() request: Request, @Param('bundle') bundle: string): Promise<AttachmentJson[]> {
-    const attachments = await this.attachments.list(sessionKeyOf(request), bundle);
+    const attachments = await this.attachments.list(await this.owners.of(request), bundle);
     const bundleUrl = bundleUrlOf(request.originalUrl);
-    return attachments.map((attachment) => toAttachmentJson(attachment, bundleUrl));
+    return attachments.map((attachment) => toAttachmentJson(attachment, bundleUrl, this.options.previews !== undefined));
   }
 
   @Get(':bundle/:name')
@@ -67,7 +69,7 @@ export class AttachmentsController {
     @Param('bundle') bundle: string,
     @Param('name') name: string,
   ): Promise<void> {
-    const attachment = await this.attachments.find(sessionKeyOf(request), bundle, name);
+    const attachment = await this.attachments.find(await this.owners.of(request), bundle, name);
     // The file's headers go out only with an answer that is the file (200, 206, 304): an error
     // answer set up with them would carry the file's name and ETag, and its JSON body would meet
     // the file's Content-Type (which Nest's Express adapter warns about).
@@ -100,32 +102,40 @@ export class AttachmentsController {
 
   @Post(':bundle/delete')
   @HttpCode(HttpStatus.NO_CONTENT)
-  clearByPost(@Req() request: Request, @Param('bundle') bundle: string): Promise<void> {
-    return this.attachments.clear(sessionKeyOf(request), bundle);
+  async clearByPost(@Req() request: Request, @Param('bundle') bundle: string): Promise<void> {
+    return this.attachments.clear(await this.owners.of(request), bundle);
   }
 
   @Delete(':bundle')
   @HttpCode(HttpStatus.NO_CONTENT)
-  clear(@Req() request: Request, @Param('bundle') bundle: string): Promise<void> {
-    return this.attachments.clear(sessionKeyOf(request), bundle);
+  async clear(@Req() request: Request, @Param('bundle') bundle: string): Promise<void> {
+    return this.attachments.clear(await this.owners.of(request), bundle);
   }
 
   @Post(':bundle/:name/delete')
   @HttpCode(HttpStatus.NO_CONTENT)
-  removeByPost(@Req() request: Request, @Param('bundle') bundle: string, @Param('name') name: string): Promise<void> {
-    return this.attachments.remove(sessionKeyOf(request), bundle, name);
+  async removeByPost(@Req() request: Request, @Param('bundle') bundle: string, @Param('name') name: string): Promise<void> {
+    return this.attachments.remove(await this.owners.of(request), bundle, name);
   }
 
   @Delete(':bundle/:name')
   @HttpCode(HttpStatus.NO_CONTENT)
-  remove(@Req() request: Request, @Param('bundle') bundle: string, @Param('name') name: string): Promise<void> {
-    return this.attachments.remove(sessionKeyOf(request), bundle, name);
+  async remove(@Req() request: Request, @Param('bundle') bundle: string, @Param('name') name: string): Promise<void> {
+    return this.attachments.remove(await this.owners.of(request), bundle, name);
   }
 }
 
-/** The controller under the module's configured path (one class per forRoot call). */
-export function mountAttachmentsController(path: string): Type<AttachmentsController> {
+/**
+ * The controller under the module's configured path (one class per forRoot call). The host's
+ * guards run after the cross-site guard (a refused origin costs no token check) and before
+ * any route resolves its owner.
+ */
+export function mountAttachmentsController(
+  path: string,
+  guards: Array<Type<CanActivate> | CanActivate> = [],
+): Type<AttachmentsController> {
   @Controller(path)
   class MountedAttachmentsController extends AttachmentsController {}
+  if (guards.length > 0) UseGuards(...guards)(MountedAttachmentsController);
   return MountedAttachmentsController;
 }

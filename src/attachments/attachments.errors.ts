@@ -21,10 +21,22 @@ export const ATTACHMENT_ERRORS = {
   file_too_large: { status: HttpStatus.PAYLOAD_TOO_LARGE, message: 'The file is larger than allowed' },
   session_quota_exceeded: { status: HttpStatus.PAYLOAD_TOO_LARGE, message: 'The session holds as many bytes as it may' },
   type_not_allowed: { status: HttpStatus.UNSUPPORTED_MEDIA_TYPE, message: 'This type of file is not allowed' },
+  file_rejected: { status: HttpStatus.UNPROCESSABLE_ENTITY, message: 'The file was refused' },
+  inspection_unavailable: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    message: 'The file could not be inspected; try again shortly',
+  },
+  invalid_preview_size: { status: HttpStatus.BAD_REQUEST, message: 'The preview size is not offered' },
+  no_preview: { status: HttpStatus.NOT_FOUND, message: 'This attachment has no preview' },
+  preview_unavailable: { status: HttpStatus.UNPROCESSABLE_ENTITY, message: 'No preview can be made of this image' },
   not_found: { status: HttpStatus.NOT_FOUND, message: 'No such attachment' },
   range_not_satisfiable: {
     status: HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE,
     message: 'The requested range is not satisfiable',
+  },
+  owner_required: {
+    status: HttpStatus.UNAUTHORIZED,
+    message: 'These attachments belong to a signed-in owner: sign in (send your credentials) and try again',
   },
   cross_site_request: { status: HttpStatus.FORBIDDEN, message: 'Cross-site requests may not change attachments' },
   upload_timeout: { status: HttpStatus.REQUEST_TIMEOUT, message: 'The upload was too slow and timed out' },
@@ -79,12 +91,14 @@ export function isAttachmentsException(error: unknown, code?: AttachmentErrorCod
 
 const REASONS: Partial<Record<number, string>> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
   408: 'Request Timeout',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   416: 'Range Not Satisfiable',
+  422: 'Unprocessable Entity',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
   507: 'Insufficient Storage',

@@ -1,11 +1,13 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { AttachmentsModuleExtras, AttachmentsModuleOptions } from './attachments.options.js';
-import { resolvePath } from './attachments.options.js';
+import { resolveGuards, resolvePath } from './attachments.options.js';
 import { mountAttachmentsController } from './attachments.controller.js';
+import { mountPreviewsController } from './previews/previews.controller.js';
 
 /**
- * forRoot / forRootAsync come from Nest's builder. `path` is an extra rather than an option
- * because routes are fixed when the module is defined, before an async factory could run.
+ * forRoot / forRootAsync come from Nest's builder. `path` and `guards` are extras rather than
+ * options because routes (and their guards) are fixed when the module is defined, before an
+ * async factory could run. The `owner` resolver runs per request, so it is an option.
  */
 export const {
   ConfigurableModuleClass: ConfigurableAttachmentsModule,
@@ -14,8 +16,12 @@ export const {
   ASYNC_OPTIONS_TYPE: ATTACHMENTS_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<AttachmentsModuleOptions>({ moduleName: 'Attachments' })
   .setClassMethodName('forRoot')
-  .setExtras<AttachmentsModuleExtras>({ path: 'attachments' }, (definition, extras) => ({
+  .setExtras<AttachmentsModuleExtras>({ path: 'attachments', guards: [] }, (definition, extras) => ({
     ...definition,
-    controllers: [...(definition.controllers ?? []), mountAttachmentsController(resolvePath(extras.path))],
+    controllers: [
+      ...(definition.controllers ?? []),
+      mountAttachmentsController(resolvePath(extras.path), resolveGuards(extras.guards)),
+      mountPreviewsController(resolvePath(extras.path), resolveGuards(extras.guards)),
+    ],
   }))
   .build();

@@ -2,6 +2,7 @@ import { Module, type Provider } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AttachmentEntity } from './attachment.entity.js';
+import { AttachmentOwners, CurrentOwnerPipe } from './attachment-owners.js';
 import { ATTACHMENTS_MODULE_OPTIONS, ConfigurableAttachmentsModule } from './attachments.module-definition.js';
 import {
   DEFAULT_ATTACHMENTS_DIRECTORY,
@@ -20,6 +21,8 @@ import { SessionLock } from './persistence/session-lock.js';
 import { sqlDialectProvider } from './persistence/sql-dialect.js';
 import { SweepLock } from './persistence/sweep-lock.js';
 import { WriteTurns } from './persistence/write-turns.js';
+import { PreviewRecords } from './previews/preview-records.js';
+import { PreviewsService } from './previews/previews.service.js';
 import { AttachmentStorage } from './storage/attachment-storage.js';
 import { DiskStorage } from './storage/disk-storage.js';
 
@@ -57,13 +60,25 @@ const storage: Provider = {
     AttachmentRecords,
     ExpiryRecords,
     AttachmentsService,
+    AttachmentOwners,
+    CurrentOwnerPipe,
+    PreviewRecords,
+    PreviewsService,
     AttachmentsSweeper,
     SweepSchedule,
     CrossSiteRequestGuard,
   ],
   // The guard and the options it reads go out too, so a host's own routes can use
-  // @UseGuards(CrossSiteRequestGuard). The command (`nestjs-session-attachments/cli`) needs
-  // only the sweeper.
-  exports: [AttachmentsService, AttachmentsSweeper, AttachmentStorage, CrossSiteRequestGuard, RESOLVED_ATTACHMENTS_OPTIONS],
+  // @UseGuards(CrossSiteRequestGuard), and the owners, which @CurrentOwner()'s pipe resolves in
+  // the host's module. The command (`nestjs-session-attachments/cli`) needs only the sweeper.
+  exports: [
+    AttachmentsService,
+    AttachmentOwners,
+    CurrentOwnerPipe,
+    AttachmentsSweeper,
+    AttachmentStorage,
+    CrossSiteRequestGuard,
+    RESOLVED_ATTACHMENTS_OPTIONS,
+  ],
 })
 export class AttachmentsModule extends ConfigurableAttachmentsModule {}

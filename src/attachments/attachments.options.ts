@@ -1,3 +1,8 @@
+import type { CanActivate, Type } from '@nestjs/common';
+import type { Request } from 'express';
+import type { InspectHook } from './inspection/inspect-hook.js';
+import type { OwnerResolver } from './owner.js';
+import type { PreviewSharp } from './previews/preview-sharp.js';
 import type { AttachmentStorage } from './storage/attachment-storage.js';
 import { formatDuration, MAX_TIMER_DELAY, parseByteSize, parseDuration } from './durations.js';
 
@@ -25,6 +30,16 @@ export interface AttachmentsLimits {
   parts?: number;
   /** Most header lines in one part. Default 20. */
   headerPairs?: number;
+}
+
+/** Image previews, made with the sharp the host passes in. */
+export interface PreviewsOptions {
+  /** `import sharp from 'sharp'` in the host, passed as is: the module never imports it. */
+  sharp: PreviewSharp;
+  /** Images declaring more pixels than this are refused from their header (decompression bombs). Default 50,000,000. */
+  maxInputPixels?: number;
+  /** Longest time one preview may take to make; rounded up to whole seconds (sharp's unit). Default `10s`. */
+  timeout?: Duration;
 }
 
 export interface AttachmentsModuleOptions {
@@ -59,12 +74,41 @@ export interface AttachmentsModuleOptions {
   orphanGracePeriod?: Duration;
   /** Rows removed per transaction by the sweep. Default 2000. */
   sweepBatchSize?: number;
+  /**
+   * Who owns a request's attachments: a function of the Express request (sync or async), e.g.
+   * `(request) => request.user && 'user:' + request.user.sub` behind the host's auth guard
+   * (see the `guards` extra). No owner (`undefined`, `null`, `''`) is `401 owner_required`.
+   * Default: the anonymous visitor's session key (`sessionKeyOf`), which needs express-session.
+   */
+  owner?: OwnerResolver<Request>;
+  /**
+   * Thumbnails of image attachments at `GET …/:bundle/:name/preview`, made on first request and
+   * stored: `previews: { sharp }`. Off by default (the route then answers `404 no_preview`).
+   */
+  previews?: PreviewsOptions;
+  /**
+   * Sees each uploaded file after its bytes are stored and before it becomes visible (a virus
+   * scanner, a policy check). Throw `AttachmentRejected` to refuse it (422); any other error
+   * refuses it with 503. Either way the whole request stores nothing.
+   */
+  inspect?: InspectHook;
+  /** How long `inspect` may take for one file before its signal aborts (503). At most ~24.8 days. Default `30s`. */
+  inspectTimeout?: Duration;
 }
 
 /** The extras that shape the module itself, given beside the options to forRoot/forRootAsync. */
 export interface AttachmentsModuleExtras {
   /** Route prefix. Default `attachments`. */
   path: string;
+  /**
+   * Guards that run in front of the module's routes, before the owner is resolved: the host's
+   * auth guard, so that the `owner` option can read `request.user`. Classes are resolved in the
+   * module (their own providers must be reachable from it: a global module such as the Nest
+   * docs' `JwtModule.register({ global: true })`, or forRootAsync's `imports`); instances are
+   * used as they are. They are extras, like `path`, because routes are fixed when the module is
+   * defined. Default: none.
+   */
+  guards?: Array<Type<CanActivate> | CanActivate>;
 }
 
 export interface ResolvedLimits {
@@ -79,6 +123,12 @@ export interface ResolvedLimits {
   headerPairs: number;
 }
 
+export interface ResolvedPreviews {
+  sharp: PreviewSharp;
+  maxInputPixels: number;
+  timeoutSeconds: number;
+}
+
 export interface ResolvedAttachmentsOptions {
   storage: AttachmentStorage | undefined;
   limits: ResolvedLimits;
@@ -90,6 +140,10 @@ export interface ResolvedAttachmentsOptions {
   sweepEvery: number | false;
   orphanGracePeriod: number;
   sweepBatchSize: number;
+  owner: OwnerResolver<Request> | undefined;
+  previews: ResolvedPreviews | undefined;
+  inspect: InspectHook | undefined;
+  inspectTimeout: number;
 }
 
 /** Every default, in one place. */
@@ -111,6 +165,8 @@ export const DEFAULT_OPTIONS = {
   sweepEvery: '15m',
   orphanGracePeriod: '2h',
   sweepBatchSize: 2000,
+  previews: { maxInputPixels: 50_000_000, timeout: '10s' },
+  inspectTimeout: '30s',
 } as const;
 
 export const DEFAULT_ATTACHMENTS_DIRECTORY = 'var/attachments';
@@ -168,7 +224,62 @@ export function resolveOptions(options: AttachmentsModuleOptions = {}): Resolved
       options.sweepEvery === false ? false : duration('sweepEvery', options.sweepEvery ?? DEFAULT_OPTIONS.sweepEvery, 100),
     orphanGracePeriod,
     sweepBatchSize: count('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_OPTIONS.sweepBatchSize),
+    owner: ownerResolver(options.owner),
+    previews: options.previews === undefined ? undefined : previews(options.previews),
+    inspect: inspectHook(options.inspect),
+    inspectTimeout: timerDuration('inspectTimeout', options.inspectTimeout ?? DEFAULT_OPTIONS.inspectTimeout),
   };
+}
+
+function ownerResolver(value: unknown): OwnerResolver<Request> | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') {
+    throw new InvalidAttachmentsOptionError(
+      'owner',
+      "a function of the request that returns the owner's key, e.g. (request) => request.user && 'user:' + request.user.sub",
+      value,
+    );
+  }
+  return value as OwnerResolver<Request>;
+}
+
+/** The `guards` extra: guard classes or instances, each with `canActivate`. */
+export function resolveGuards(guards: unknown): Array<Type<CanActivate> | CanActivate> {
+  if (guards === undefined) return [];
+  const isGuard = (guard: unknown) =>
+    (typeof guard === 'function' &&
+      typeof (guard as { prototype?: { canActivate?: unknown } }).prototype?.canActivate === 'function') ||
+    (typeof guard === 'object' && guard !== null && typeof (guard as { canActivate?: unknown }).canActivate === 'function');
+  if (!Array.isArray(guards) || !guards.every(isGuard)) {
+    throw new InvalidAttachmentsOptionError('guards', 'an array of guards (CanActivate classes or instances)', guards);
+  }
+  return guards as Array<Type<CanActivate> | CanActivate>;
+}
+
+function previews(value: unknown): ResolvedPreviews {
+  const given = value as Partial<PreviewsOptions> | null;
+  if (typeof given !== 'object' || given === null || typeof given.sharp !== 'function') {
+    throw new InvalidAttachmentsOptionError(
+      'previews',
+      "an object with the host's sharp: `import sharp from 'sharp'`, then `previews: { sharp }`",
+      value,
+    );
+  }
+  const defaults = DEFAULT_OPTIONS.previews;
+  const timeout = timerDuration('previews.timeout', given.timeout ?? defaults.timeout);
+  return {
+    sharp: given.sharp,
+    maxInputPixels: count('previews.maxInputPixels', given.maxInputPixels ?? defaults.maxInputPixels),
+    timeoutSeconds: Math.ceil(timeout / 1000),
+  };
+}
+
+function inspectHook(value: unknown): InspectHook | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') {
+    throw new InvalidAttachmentsOptionError('inspect', 'a function (file, signal) => Promise<void>', value);
+  }
+  return value as InspectHook;
 }
 
 export function resolvePath(path: unknown): string {

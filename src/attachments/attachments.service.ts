@@ -7,12 +7,14 @@ import { AttachmentsException } from './attachments.errors.js';
 import type { ResolvedAttachmentsOptions } from './attachments.options.js';
 import { ByteMeter, type ByteLimit } from './byte-meter.js';
 import { detectType, isAllowedType, SNIFF_BYTES, UNKNOWN_TYPE } from './content-type.js';
+import { inspectStoredFile } from './inspection/inspect-stored-file.js';
 import { assertBundleId, fileNameFromUrl, normalizeFileName } from './names.js';
 import { AttachmentRecords } from './persistence/attachment-records.js';
 import { DatabaseFailure } from './persistence/database-failure.js';
 import type { BundleQuotas, QuotaRefusal } from './persistence/quotas.js';
 import type { NewAttachmentRow, UpsertResult } from './persistence/upsert.js';
-import type { SessionKey } from './session-key.js';
+import type { OwnerKey } from './owner.js';
+import { PreviewRecords } from './previews/preview-records.js';
 import { AttachmentStorage, InjectAttachmentStorage } from './storage/attachment-storage.js';
 
 /** An attachment with what only the module itself needs to read it. */
@@ -24,8 +26,8 @@ export interface StoredAttachment extends Attachment {
 export type TakeHandler = (file: OpenedAttachment) => Promise<void>;
 
 /**
- * The domain: save, list, open, remove, clear, take. Every method is scoped by the visitor's
- * session key. Bytes go to storage before rows go to the database, and replaced or removed
+ * The domain: save, list, open, remove, clear, take, adopt. Every method is scoped by the
+ * owner's key (the visitor's session key, or the host's `owner`). Bytes go to storage before rows go to the database, and replaced or removed
  * bytes are deleted only after the rows have committed: a crash leaves at worst an orphan
  * blob (which the sweep removes), never a row without its bytes.
  */
@@ -37,13 +39,14 @@ export class AttachmentsService {
     private readonly records: AttachmentRecords,
     @InjectAttachmentStorage() private readonly storage: AttachmentStorage,
     @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
+    private readonly previews: PreviewRecords,
   ) {}
 
   /**
    * Stores every file of one request into a bundle, all or nothing. A file whose name is
    * already in the bundle replaces it; a name given twice in one request keeps the last.
    */
-  async save(owner: SessionKey, bundle: string, files: AsyncIterable<IncomingFile>): Promise<Attachment[]> {
+  async save(owner: OwnerKey, bundle: string, files: AsyncIterable<IncomingFile>): Promise<Attachment[]> {
     assertBundleId(bundle);
     const staged = new Map<string, NewAttachmentRow>();
     const written: string[] = [];
@@ -70,7 +73,13 @@ export class AttachmentsService {
         });
         const { key } = await this.storage.write(meter.measure(file.content));
         written.push(key);
-        staged.set(name, { name, mimetype, size: meter.size, sha256: meter.sha256(), storageKey: key });
+        const row = { name, mimetype, size: meter.size, sha256: meter.sha256(), storageKey: key };
+        // Stored but not yet visible: a refusal or a failure here leaves nothing behind.
+        if (this.options.inspect) {
+          const { storageKey: _key, ...shown } = row;
+          await inspectStoredFile(this.options.inspect, this.options.inspectTimeout, shown, await this.storage.read(key));
+        }
+        staged.set(name, row);
       }
       if (staged.size === 0) throw AttachmentsException.create('no_files');
     } catch (error) {
@@ -97,17 +106,18 @@ export class AttachmentsService {
       throw refusalError(result, this.options.limits);
     }
     await this.deleteBlobs([...result.replacedKeys, ...superseded]);
+    await this.followAdoption(owner);
     return result.saved.map(toAttachment);
   }
 
   /** The bundle's attachments, sorted by name; empty for an unknown bundle. */
-  async list(owner: SessionKey, bundle: string): Promise<Attachment[]> {
+  async list(owner: OwnerKey, bundle: string): Promise<Attachment[]> {
     assertBundleId(bundle);
     return this.records.listAttachments(owner, bundle).catch(rethrowServiceError);
   }
 
   /** One attachment with its storage key; `not_found` when it is missing or someone else's. */
-  async find(owner: SessionKey, bundle: string, name: string): Promise<StoredAttachment> {
+  async find(owner: OwnerKey, bundle: string, name: string): Promise<StoredAttachment> {
     assertBundleId(bundle);
     const row = await this.records.find(owner, bundle, fileNameFromUrl(name)).catch(rethrowServiceError);
     if (!row) throw AttachmentsException.create('not_found');
@@ -126,13 +136,13 @@ export class AttachmentsService {
   }
 
   /** An attachment and a stream of its bytes. The caller must consume or destroy the stream. */
-  async open(owner: SessionKey, bundle: string, name: string): Promise<OpenedAttachment> {
+  async open(owner: OwnerKey, bundle: string, name: string): Promise<OpenedAttachment> {
     const attachment = await this.find(owner, bundle, name);
     return { attachment: withoutStorageKey(attachment), stream: await this.read(attachment) };
   }
 
   /** Removes one attachment; `not_found` when it is missing or someone else's. */
-  async remove(owner: SessionKey, bundle: string, name: string): Promise<void> {
+  async remove(owner: OwnerKey, bundle: string, name: string): Promise<void> {
     assertBundleId(bundle);
     const key = await this.records.remove(owner, bundle, fileNameFromUrl(name)).catch(rethrowServiceError);
     if (key === undefined) throw AttachmentsException.create('not_found');
@@ -140,7 +150,7 @@ export class AttachmentsService {
   }
 
   /** Removes every attachment of the bundle (nothing to remove is not an error). */
-  async clear(owner: SessionKey, bundle: string): Promise<void> {
+  async clear(owner: OwnerKey, bundle: string): Promise<void> {
     assertBundleId(bundle);
     await this.deleteBlobs(await this.records.clear(owner, bundle).catch(rethrowServiceError));
   }
@@ -157,7 +167,7 @@ export class AttachmentsService {
    * tell the visitor that sending failed when it has not. A failed take releases its claim;
    * a claim older than `uploadTimeout` (a process that died mid-take) may be taken again.
    */
-  async take(owner: SessionKey, bundle: string, handler: TakeHandler): Promise<Attachment[]> {
+  async take(owner: OwnerKey, bundle: string, handler: TakeHandler): Promise<Attachment[]> {
     assertBundleId(bundle);
     const now = Date.now();
     const { claim, rows } = await this.records
@@ -185,11 +195,42 @@ export class AttachmentsService {
   }
 
   /**
+   * Moves every attachment of `from` (an anonymous session's key) to `into` (the signed-in
+   * user), in one transaction that holds both owners' locks. Where both hold a bundle's name,
+   * the newer file (by `updated`) wins, on a tie the one `into` already had; the loser's bytes
+   * are deleted after the commit. Never refused by `into`'s quotas: the files are the user's own
+   * already. A file a `take()` is handing over moves with its claim, so that take still removes
+   * it when it succeeds. An upload to `from` that was still arriving commits after this and then
+   * follows it to `into` (within `orphanGracePeriod`, which outlasts any upload). Returns the
+   * attachments that moved.
+   */
+  async adopt(from: OwnerKey, into: OwnerKey): Promise<Attachment[]> {
+    if (from === into) return [];
+    const { moved, discardedKeys } = await this.records
+      .adopt(from, into, Date.now(), Date.now() - this.options.orphanGracePeriod)
+      .catch(rethrowServiceError);
+    await this.deleteBlobs(discardedKeys);
+    return moved.map(toAttachment);
+  }
+
+  /** An upload that committed to an owner adopted meanwhile moves on to its adopter. */
+  private async followAdoption(owner: OwnerKey): Promise<void> {
+    let from = owner;
+    // Adoptions chain only when a user's key is adopted again (rare); a few steps cover it.
+    for (let step = 0; step < 4; step += 1) {
+      const into = await this.records.adopterOf(from, Date.now() - this.options.orphanGracePeriod).catch(rethrowServiceError);
+      if (into === undefined) return;
+      await this.adopt(from, into as OwnerKey);
+      from = into as OwnerKey;
+    }
+  }
+
+  /**
    * Bytes the session may still add, counting what this request has staged. A file that would
    * replace one of the same name may be refused here although it would fit once the old one is
    * gone; the exact check runs again, under the bundle lock, when the rows are written.
    */
-  private async remainingQuota(owner: SessionKey, staged: Map<string, NewAttachmentRow>): Promise<number> {
+  private async remainingQuota(owner: OwnerKey, staged: Map<string, NewAttachmentRow>): Promise<number> {
     const held = await this.records.bytesHeld(owner).catch(rethrowServiceError);
     return Math.max(0, this.options.limits.bytesPerSession - held - stagedBytes(staged));
   }
@@ -208,9 +249,19 @@ export class AttachmentsService {
         };
   }
 
-  /** Best effort: a blob that cannot be deleted now is an orphan the sweep removes later. */
+  /**
+   * Best effort: a blob that cannot be deleted now is an orphan the sweep removes later. The
+   * previews made of these blobs go with them (a preview left behind is the sweep's too).
+   */
   private async deleteBlobs(keys: string[]): Promise<void> {
-    const results = await Promise.allSettled(keys.map((key) => this.storage.delete(key)));
+    const previews =
+      this.options.previews && keys.length > 0
+        ? await this.previews.removeForSources(keys).catch((error: unknown) => {
+            this.logger.warn(`Could not remove previews; the sweep will: ${String(error)}`);
+            return [];
+          })
+        : [];
+    const results = await Promise.allSettled([...keys, ...previews].map((key) => this.storage.delete(key)));
     for (const result of results) {
       if (result.status === 'rejected')
         this.logger.warn(`Could not delete a blob; the orphan sweep will: ${String(result.reason)}`);

@@ -11,7 +11,12 @@ export {
   type AttachmentsModuleOptions,
   type ByteSize,
   type Duration,
+  type PreviewsOptions,
 } from './attachments.options.js';
+export { AttachmentRejected } from './inspection/attachment-rejected.js';
+export type { InspectedFile, InspectHook } from './inspection/inspect-hook.js';
+export type { PreviewInputOptions, PreviewPipeline, PreviewSharp } from './previews/preview-sharp.js';
+
 export { AttachmentsService, type TakeHandler } from './attachments.service.js';
 export type { Attachment, IncomingFile, OpenedAttachment, ReadRange } from './attachment.js';
 export { AttachmentEntity } from './attachment.entity.js';
@@ -23,7 +28,9 @@ export {
   type AttachmentErrorBody,
   type AttachmentErrorCode,
 } from './attachments.errors.js';
-export { CurrentSessionKey, regenerateSessionKeepingAttachments, sessionKeyOf, type SessionKey } from './session-key.js';
+export { regenerateSessionKeepingAttachments, sessionKeyOf, type SessionKey } from './session-key.js';
+export { AttachmentOwners, CurrentOwner, CurrentOwnerPipe, CurrentSessionKey } from './attachment-owners.js';
+export { MAX_OWNER_KEY_LENGTH, ownerKey, type OwnerKey, type OwnerResolver } from './owner.js';
 export {
   AttachmentStorage,
   InjectAttachmentStorage,

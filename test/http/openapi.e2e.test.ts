@@ -15,9 +15,10 @@ interface OpenApiDocument {
   components: { schemas: Record<string, { properties: Record<string, unknown> }> };
 }
 
-// What a route can answer, read from the code that raises it: every route needs a session
-// (500) and a database (503); routes that change state refuse cross-site requests (403).
-const everywhere: AttachmentErrorCode[] = ['session_middleware_missing', 'database_unavailable'];
+// What a route can answer, read from the code that raises it: every route needs an owner (401
+// with the `owner` option, 500 without a session) and a database (503); routes that change
+// state refuse cross-site requests (403).
+const everywhere: AttachmentErrorCode[] = ['owner_required', 'session_middleware_missing', 'database_unavailable'];
 const changes: AttachmentErrorCode[] = [...everywhere, 'cross_site_request'];
 const oneFile: AttachmentErrorCode[] = ['invalid_bundle', 'invalid_name', 'not_found'];
 const ROUTES: Array<{ route: string; success: number[]; codes: AttachmentErrorCode[] }> = [
@@ -41,6 +42,8 @@ const ROUTES: Array<{ route: string; success: number[]; codes: AttachmentErrorCo
       'session_quota_exceeded',
       'type_not_allowed',
       'storage_full',
+      'file_rejected',
+      'inspection_unavailable',
     ],
   },
   { route: 'get /attachments/{bundle}', success: [200], codes: [...everywhere, 'invalid_bundle'] },
@@ -48,6 +51,11 @@ const ROUTES: Array<{ route: string; success: number[]; codes: AttachmentErrorCo
     route: 'get /attachments/{bundle}/{name}',
     success: [200, 206, 304],
     codes: [...everywhere, ...oneFile, 'range_not_satisfiable'],
+  },
+  {
+    route: 'get /attachments/{bundle}/{name}/preview',
+    success: [200, 304],
+    codes: [...everywhere, ...oneFile, 'invalid_preview_size', 'no_preview', 'preview_unavailable'],
   },
   { route: 'post /attachments/{bundle}/delete', success: [204], codes: [...changes, 'invalid_bundle'] },
   { route: 'delete /attachments/{bundle}', success: [204], codes: [...changes, 'invalid_bundle'] },
@@ -74,15 +82,10 @@ describe('OpenAPI', () => {
     assert.ok(document.paths['/attachments/{bundle}/delete']?.post);
     assert.ok(document.paths['/attachments/{bundle}/{name}/delete']?.post);
     assert.ok(bundle.post!.requestBody!.content['multipart/form-data']);
-    assert.deepEqual(Object.keys(document.components.schemas.AttachmentJson!.properties).sort(), [
-      'created',
-      'mimetype',
-      'name',
-      'sha256',
-      'size',
-      'updated',
-      'url',
-    ]);
+    assert.deepEqual(
+      Object.keys(document.components.schemas.AttachmentJson!.properties).sort(),
+      ['created', 'mimetype', 'name', 'sha256', 'size', 'updated', 'url', 'preview'].sort(),
+    );
     assert.ok(document.components.schemas.AttachmentErrorJson!.properties.code);
     assert.ok(document.paths['/drafts/{bundle}/send']?.post);
   });

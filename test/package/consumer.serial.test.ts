@@ -33,10 +33,13 @@ const NEST_NEW_PACKAGES = [
   '@types/express',
   '@types/node',
 ];
-const OPTIONAL_PEERS = ['nest-commander', '@nestjs/swagger'];
+const OPTIONAL_PEERS = ['nest-commander', '@nestjs/swagger', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'sharp'];
 // A README file that needs an optional peer is built once that peer is installed.
 const needsOptionalPeer = (file: ReadmeFile) =>
-  /from '(nest-commander|@nestjs\/swagger|nestjs-session-attachments\/(cli|openapi))'/.test(file.text);
+  /from '(nest-commander|@nestjs\/swagger|@aws-sdk\/[\w-]+|sharp|nestjs-session-attachments\/(cli|openapi|s3))'/.test(file.text);
+// The JWT setup's files are built once its own install line has run.
+const needsJwt = (file: ReadmeFile) => /from '(@nestjs\/jwt|\.\/auth\.guard\.js)'/.test(file.text);
+const inSessionApp = (file: ReadmeFile) => !needsOptionalPeer(file) && !needsJwt(file);
 
 // The README's main.ts prints nothing when it listens (Nest's "successfully started" comes
 // before), so the test preloads this: a line on stdout once the HTTP server listens.
@@ -47,6 +50,9 @@ Server.prototype.listen = function (...args) {
   this.once('listening', () => process.stdout.write('probe: listening\\n'));
   return listen.apply(this, args);
 };`)}`;
+
+/** Where an alternative of a README file is compiled: beside the file it replaces. */
+const variantPath = (file: ReadmeFile, index: number) => file.path.replace(/\.ts$/, `.readme-variant-${index}.ts`);
 
 interface Exit {
   code: number | null;
@@ -114,7 +120,7 @@ describe('the npm package in a fresh Nest app', () => {
     const [packed] = JSON.parse(stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
     tarball = join(folder, packed!.filename);
     const paths = packed!.files.map((file) => file.path);
-    for (const entry of ['index', 'cli', 'openapi']) {
+    for (const entry of ['index', 'cli', 'openapi', 's3']) {
       assert.ok(paths.includes(`dist/src/attachments/${entry}.js`), entry);
       assert.ok(paths.includes(`dist/src/attachments/${entry}.d.ts`), entry);
     }
@@ -140,10 +146,10 @@ describe('the npm package in a fresh Nest app', () => {
       assert.ok(installed, 'the install step ran');
       const app = appFolder(system);
       await createNestNewApp(app, system);
-      for (const file of readme.files.filter((file) => !needsOptionalPeer(file))) await writeAppFile(app, file.path, file.text);
+      for (const file of readme.files.filter(inSessionApp)) await writeAppFile(app, file.path, file.text);
       // Alternatives (SQLite's database.ts) are compiled beside the file they replace.
       for (const [index, file] of readme.variants.entries()) {
-        await writeAppFile(app, file.path.replace(/\.ts$/, `.readme-variant-${index}.ts`), file.text);
+        if (inSessionApp(file)) await writeAppFile(app, variantPath(file, index), file.text);
       }
       await build(system);
       const compiled = await readFile(join(app, 'dist/app.module.js'), 'utf8');
@@ -187,9 +193,36 @@ describe('the npm package in a fresh Nest app', () => {
     });
   }
 
-  test("with nest-commander and @nestjs/swagger installed, the README's command and OpenAPI files build in both apps, and the command runs", async () => {
+  test("with the JWT section's install line, its guard and app module build in both apps", async () => {
+    assert.deepEqual(readme.jwtInstall, ['@nestjs/jwt']);
+    const jwtFiles = readme.files.filter(needsJwt);
+    const jwtVariants = [...readme.variants.entries()].filter(([, file]) => needsJwt(file));
+    assert.deepEqual(
+      jwtFiles.map((file) => file.path),
+      ['src/auth.guard.ts'],
+    );
+    assert.deepEqual(
+      jwtVariants.map(([, file]) => file.path),
+      ['src/app.module.ts'],
+    );
+    await npmInstall(readme.jwtInstall);
+    for (const { system } of SYSTEMS) {
+      assert.ok(existsSync(join(appFolder(system), 'dist')), `the ${system} app was built`);
+      for (const file of jwtFiles) await writeAppFile(appFolder(system), file.path, file.text);
+      for (const [index, file] of jwtVariants) await writeAppFile(appFolder(system), variantPath(file, index), file.text);
+      await build(system);
+    }
+  });
+
+  test("with the optional peers installed (nest-commander, @nestjs/swagger, the AWS SDK, sharp), the README's command, OpenAPI, S3 and previews files build in both apps, and the command runs", async () => {
     const optional = readme.files.filter(needsOptionalPeer);
-    assert.deepEqual(optional.map((file) => file.path).sort(), ['src/cli.module.ts', 'src/cli.ts', 'src/openapi.ts']);
+    assert.deepEqual(optional.map((file) => file.path).sort(), [
+      'src/attachments-options.ts',
+      'src/cli.module.ts',
+      'src/cli.ts',
+      'src/openapi.ts',
+      'src/s3-storage.ts',
+    ]);
     await npmInstall(OPTIONAL_PEERS);
     for (const { system } of SYSTEMS) {
       assert.ok(existsSync(join(appFolder(system), 'dist')), `the ${system} app was built`);

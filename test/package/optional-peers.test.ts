@@ -1,5 +1,6 @@
 // An HTTP app that imports the main entry never loads the command line's or Swagger's
-// packages: they are optional peers, loaded only by the `/cli` and `/openapi` entries.
+// packages: they are optional peers, loaded only by the `/cli` and `/openapi` entries; sharp
+// only by a host that passes it in (`previews: { sharp }`).
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
@@ -7,10 +8,10 @@ import { pathToFileURL } from 'node:url';
 import { packagesLoadedBy } from './loaded-packages.js';
 
 const entry = (name: string) => pathToFileURL(resolve(import.meta.dirname, `../../src/attachments/${name}.js`)).href;
-const OPTIONAL = ['nest-commander', 'cli-progress', '@nestjs/swagger'];
+const OPTIONAL = ['nest-commander', 'cli-progress', '@nestjs/swagger', 'sharp'];
 
 describe('optional peers', () => {
-  test('importing the main entry loads neither nest-commander, cli-progress nor @nestjs/swagger', async () => {
+  test('importing the main entry loads neither nest-commander, cli-progress, @nestjs/swagger nor sharp', async () => {
     const loaded = await packagesLoadedBy(entry('index'));
     assert.ok(loaded.has('@nestjs/common') && loaded.has('typeorm'), 'the probe sees the packages the module needs');
     assert.deepEqual(

@@ -13,6 +13,8 @@ export interface ReadmeFiles {
   variants: ReadmeFile[];
   /** The packages of the `npm install` lines of the "Use it in your Nest app" section. */
   install: string[];
+  /** The packages the "Owners from your own auth (JWT)" files need besides. */
+  jwtInstall: string[];
 }
 
 const FENCE = /^```(\w*)\n([\s\S]*?)^```$/gm;
@@ -33,12 +35,19 @@ export async function readmeFiles(readmePath: string): Promise<ReadmeFiles> {
     const file = { path: mark[1]!, text: body! };
     (files.some((known) => known.path === file.path) ? variants : files).push(file);
   }
-  const section = readme.slice(readme.indexOf('## Use it in your Nest app'));
-  const shell = /^```sh\n([\s\S]*?)^```$/m.exec(section)?.[1] ?? '';
-  const install = shell
+  const install = installedBy(readme, '## Use it in your Nest app');
+  const jwtInstall = installedBy(readme, '### Owners from your own auth (JWT)');
+  return { files, variants, install, jwtInstall };
+}
+
+/** The packages of the `npm install` lines of the first shell block after `heading`. */
+function installedBy(readme: string, heading: string): string[] {
+  const at = readme.indexOf(heading);
+  if (at < 0) throw new Error(`the README has no "${heading}"`);
+  const shell = /^```sh\n([\s\S]*?)^```$/m.exec(readme.slice(at))?.[1] ?? '';
+  return shell
     .split('\n')
     .filter((line) => line.startsWith('npm install'))
     .flatMap((line) => line.split(/\s+/).slice(2))
     .filter((word) => word && !word.startsWith('-'));
-  return { files, variants, install };
 }

@@ -1,12 +1,12 @@
-import type { INestApplication, LoggerService, Type } from '@nestjs/common';
+import type { DynamicModule, INestApplication, LoggerService, Type } from '@nestjs/common';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import type { AttachmentsModuleOptions } from '../../src/attachments/index.js';
-import { createDemoApp } from '../../src/bootstrap.js';
+import type { AttachmentsModuleExtras, AttachmentsModuleOptions } from '../../src/attachments/index.js';
+import { createDemoApp, type DemoServing } from '../../src/bootstrap.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 
 /** The demo app on a free port, with its own database and attachments folder. */
@@ -24,8 +24,10 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-export interface StartOptions {
-  attachments?: Partial<AttachmentsModuleOptions>;
+export interface StartOptions extends Pick<DemoServing, 'cors' | 'https' | 'sameSite'> {
+  attachments?: Partial<AttachmentsModuleOptions & AttachmentsModuleExtras>;
+  /** Extra modules (a JwtModule). */
+  imports?: Array<Type | DynamicModule>;
   database?: TestDatabase;
   /** Extra controllers for host-app tests. */
   controllers?: Type[];
@@ -52,7 +54,11 @@ export async function startApp(kind: TestDatabase['kind'], options: StartOptions
       logger: false,
       attachments: { sweepEvery: false, ...options.attachments },
       controllers: options.controllers ?? [],
+      imports: options.imports ?? [],
       ...(options.session === false ? { session: false } : {}),
+      ...(options.cors ? { cors: options.cors } : {}),
+      ...(options.https ? { https: options.https } : {}),
+      ...(options.sameSite ? { sameSite: options.sameSite } : {}),
     },
   );
   if (options.logger) app.useLogger(options.logger);
@@ -61,7 +67,7 @@ export async function startApp(kind: TestDatabase['kind'], options: StartOptions
   const dataSource = app.get(DataSource);
   return {
     app,
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`,
     database,
     attachmentsDirectory,
     blobCount: () => countFiles(join(attachmentsDirectory, 'blobs')),

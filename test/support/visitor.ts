@@ -65,4 +65,5 @@ export interface AttachmentBody {
   updated: string;
   sha256: string;
   url: string;
+  preview?: string;
 }

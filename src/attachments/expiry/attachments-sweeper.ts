@@ -3,6 +3,7 @@ import { RESOLVED_ATTACHMENTS_OPTIONS } from '../attachments.tokens.js';
 import type { ResolvedAttachmentsOptions } from '../attachments.options.js';
 import { ExpiryRecords, type OutdatedRow } from '../persistence/expiry-records.js';
 import { SweepLock } from '../persistence/sweep-lock.js';
+import { PreviewRecords } from '../previews/preview-records.js';
 import { AttachmentStorage, InjectAttachmentStorage } from '../storage/attachment-storage.js';
 
 export interface RemoveOutdatedOptions {
@@ -44,6 +45,7 @@ export class AttachmentsSweeper {
     private readonly lock: SweepLock,
     @InjectAttachmentStorage() private readonly storage: AttachmentStorage,
     @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
+    private readonly previews: PreviewRecords,
   ) {}
 
   /**
@@ -69,13 +71,18 @@ export class AttachmentsSweeper {
     // A batch's blobs are deleted while the next batch's rows are: the two wait on different
     // things (the disk, the database), and rows always go before their blobs.
     let pendingBlobs: Promise<void> = Promise.resolve();
+    const previews = !options.dryRun && (await this.previews.isInstalled());
     for (;;) {
       const batch = options.dryRun
         ? await this.records.findPage(cutoff, last, batchSize)
         : await this.records.deleteBatch(cutoff, batchSize);
       await pendingBlobs;
       if (batch.length === 0) break;
-      if (!options.dryRun) pendingBlobs = this.deleteBlobs(batch.map((row) => row.storageKey));
+      if (!options.dryRun)
+        pendingBlobs = this.deleteAttachmentBlobs(
+          batch.map((row) => row.storageKey),
+          previews,
+        );
       for (const row of batch) {
         count += 1;
         bytes += row.size;
@@ -96,9 +103,20 @@ export class AttachmentsSweeper {
   async removeOrphans(gracePeriod: number, dryRun = false): Promise<number> {
     const cutoff = Date.now() - gracePeriod;
     let removed = 0;
+    // Whether or not this process makes previews (the command does not), others may have.
+    const previews = await this.previews.isInstalled();
+    if (previews && !dryRun) {
+      // Previews whose attachment went while they were being recorded: their rows go first,
+      // then their blobs, like any other.
+      const stale = await this.previews.removeOrphaned(cutoff);
+      await this.deleteBlobs(stale);
+      removed += stale.length;
+    }
     let candidates: string[] = [];
     const flush = async () => {
       const referenced = await this.records.referencedKeys(candidates);
+      // A stored preview is referenced by its row, not by an attachment's.
+      if (previews) for (const key of await this.previews.referencedKeys(candidates)) referenced.add(key);
       const orphans = candidates.filter((key) => !referenced.has(key));
       if (!dryRun) await this.deleteBlobs(orphans);
       removed += orphans.length;
@@ -111,6 +129,17 @@ export class AttachmentsSweeper {
     }
     if (candidates.length > 0) await flush();
     return removed;
+  }
+
+  /** The bytes of removed attachments, and the previews made of them. */
+  private async deleteAttachmentBlobs(keys: string[], withPreviews: boolean): Promise<void> {
+    const previews = withPreviews
+      ? await this.previews.removeForSources(keys).catch((error: unknown) => {
+          this.logger.warn(`Could not remove the previews of swept attachments; the orphan sweep will: ${String(error)}`);
+          return [];
+        })
+      : [];
+    await this.deleteBlobs([...keys, ...previews]);
   }
 
   private async deleteBlobs(keys: string[]): Promise<void> {

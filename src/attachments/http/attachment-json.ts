@@ -1,4 +1,5 @@
 import type { Attachment } from '../attachment.js';
+import { isPreviewable } from '../previews/previewable-types.js';
 import { isoTimestamp } from './iso-timestamp.js';
 
 /**
@@ -17,9 +18,12 @@ export interface AttachmentJson {
   sha256: string;
   /** The download URL, as the client reached the bundle. */
   url: string;
+  /** The thumbnail URL (`?size=` picks another size): only for images, when previews are on. */
+  preview?: string;
 }
 
-export function toAttachmentJson(attachment: Attachment, bundleUrl: string): AttachmentJson {
+export function toAttachmentJson(attachment: Attachment, bundleUrl: string, previews = false): AttachmentJson {
+  const url = `${bundleUrl}/${encodeURIComponent(attachment.name)}`;
   return {
     name: attachment.name,
     mimetype: attachment.mimetype,
@@ -27,7 +31,8 @@ export function toAttachmentJson(attachment: Attachment, bundleUrl: string): Att
     created: isoTimestamp(attachment.created.getTime()),
     updated: isoTimestamp(attachment.updated.getTime()),
     sha256: attachment.sha256,
-    url: `${bundleUrl}/${encodeURIComponent(attachment.name)}`,
+    url,
+    ...(previews && isPreviewable(attachment.mimetype) ? { preview: `${url}/preview` } : {}),
   };
 }
 

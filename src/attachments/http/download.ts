@@ -14,12 +14,21 @@ import { AttachmentsException } from '../attachments.errors.js';
 export function setDownloadHeaders(response: Response, attachment: StoredAttachment): void {
   response.setHeader('Content-Type', attachment.mimetype);
   response.setHeader('Content-Disposition', contentDisposition(attachment.name, { type: 'attachment' }));
-  response.setHeader('X-Content-Type-Options', 'nosniff');
-  response.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-  response.setHeader('Cache-Control', 'private, no-cache');
+  setSafetyHeaders(response);
   response.setHeader('ETag', `"${attachment.sha256}"`);
   response.setHeader('Last-Modified', attachment.updated.toUTCString());
   response.setHeader('Accept-Ranges', 'bytes');
+}
+
+/**
+ * What every answer that carries an attachment's bytes (or a preview of them) sends: no type
+ * sniffing, a sandbox should a browser render it, and private to this visitor's browser
+ * cache, revalidated (a name's content changes when it is replaced).
+ */
+export function setSafetyHeaders(response: Response): void {
+  response.setHeader('X-Content-Type-Options', 'nosniff');
+  response.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+  response.setHeader('Cache-Control', 'private, no-cache');
 }
 
 /**

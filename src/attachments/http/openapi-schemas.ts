@@ -15,6 +15,12 @@ export class AttachmentJsonDto implements AttachmentJson {
   @ApiProperty({ format: 'date-time', description: 'last write; expiry counts from here' }) updated!: string;
   @ApiProperty({ example: '284e3029cce3ae5ee0b05866100e300046359f53ae4c77fe6b34c05aa7a72cee' }) sha256!: string;
   @ApiProperty({ example: '/attachments/foo/spam.txt', description: 'download URL' }) url!: string;
+  @ApiProperty({
+    required: false,
+    example: '/attachments/foo/photo.jpg/preview',
+    description: 'thumbnail URL; only for images, when previews are enabled',
+  })
+  preview?: string;
 }
 
 /** The JSON body of every error. */

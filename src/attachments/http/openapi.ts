@@ -7,18 +7,22 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiParam,
+  ApiQuery,
   ApiResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import { ATTACHMENT_ERRORS, type AttachmentErrorCode } from '../attachments.errors.js';
 import { AttachmentsController } from '../attachments.controller.js';
+import { PREVIEW_SIZES, DEFAULT_PREVIEW_SIZE } from '../previews/previewable-types.js';
+import { PreviewsController } from '../previews/previews.controller.js';
 import { AttachmentErrorJsonDto, AttachmentJsonDto } from './openapi-schemas.js';
 
 // The OpenAPI description of each route, applied to the controller only when a host asks for
 // it (documentAttachmentsRoutes), so the controller and the main entry never load Swagger.
 
-// What every route can answer: a host without express-session, and a database out of reach.
-const ANY_ROUTE: AttachmentErrorCode[] = ['session_middleware_missing', 'database_unavailable'];
+// What every route can answer: a request with no owner (the `owner` option found none), a host
+// without express-session, and a database out of reach.
+const ANY_ROUTE: AttachmentErrorCode[] = ['owner_required', 'session_middleware_missing', 'database_unavailable'];
 const CHANGES: AttachmentErrorCode[] = [...ANY_ROUTE, 'cross_site_request'];
 const NAMED: AttachmentErrorCode[] = ['invalid_bundle', 'invalid_name', 'not_found'];
 
@@ -41,6 +45,8 @@ const ROUTE_ERRORS = {
     'session_quota_exceeded',
     'type_not_allowed',
     'storage_full',
+    'file_rejected',
+    'inspection_unavailable',
   ],
   list: [...ANY_ROUTE, 'invalid_bundle'],
   download: [...ANY_ROUTE, ...NAMED, 'range_not_satisfiable'],
@@ -49,6 +55,14 @@ const ROUTE_ERRORS = {
   removeByPost: [...CHANGES, ...NAMED],
   remove: [...CHANGES, ...NAMED],
 } as const satisfies Record<keyof AttachmentsController, readonly AttachmentErrorCode[]>;
+
+const PREVIEW_ERRORS = [
+  ...ANY_ROUTE,
+  ...NAMED,
+  'invalid_preview_size',
+  'no_preview',
+  'preview_unavailable',
+] as const satisfies readonly AttachmentErrorCode[];
 
 const bundle = ApiParam({ name: 'bundle', description: 'the draft: 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit' });
 const name = ApiParam({ name: 'name', description: 'the file name, URL-encoded' });
@@ -99,6 +113,21 @@ const download = applyDecorators(
   errorResponses(ROUTE_ERRORS.download),
 );
 
+const preview = applyDecorators(
+  ApiOperation({ summary: 'A WebP thumbnail of an image attachment, made on first request (If-None-Match supported)' }),
+  bundle,
+  name,
+  ApiQuery({
+    name: 'size',
+    required: false,
+    enum: [...PREVIEW_SIZES],
+    description: `the box the thumbnail fits inside, in pixels; default ${DEFAULT_PREVIEW_SIZE}`,
+  }),
+  ApiOkResponse({ description: 'the thumbnail', content: { 'image/webp': { schema: { type: 'string', format: 'binary' } } } }),
+  ApiResponse({ status: 304, description: 'not modified (If-None-Match)' }),
+  errorResponses(PREVIEW_ERRORS),
+);
+
 const clear = (codes: readonly AttachmentErrorCode[]) =>
   applyDecorators(
     ApiOperation({ summary: 'Delete every attachment of a bundle' }),
@@ -141,4 +170,7 @@ export function documentAttachmentsRoutes(): void {
   for (const [method, describe] of Object.entries(ROUTE_DOCS)) {
     describe(prototype, method, Object.getOwnPropertyDescriptor(prototype, method)!);
   }
+  ApiTags('attachments')(PreviewsController);
+  const previews = PreviewsController.prototype;
+  preview(previews, 'preview', Object.getOwnPropertyDescriptor(previews, 'preview'));
 }

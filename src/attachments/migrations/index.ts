@@ -1,10 +1,14 @@
 import { CreateSessionAttachments1764057600000 } from './1764057600000-create-session-attachments.js';
 import { SessionAttachmentsPutFunction1764144000000 } from './1764144000000-session-attachments-put-function.js';
 import { ClaimsAndSessionPutFunction1764230400000 } from './1764230400000-claims-and-session-put-function.js';
+import { OwnerAdoptions1764316800000 } from './1764316800000-owner-adoptions.js';
+import { SessionAttachmentPreviews1796157146965 } from './1796157146965-session-attachment-previews.js';
 
 /** The module's migrations, in order: add them to the host DataSource's `migrations`. */
 export const attachmentsMigrations = [
   CreateSessionAttachments1764057600000,
   SessionAttachmentsPutFunction1764144000000,
   ClaimsAndSessionPutFunction1764230400000,
+  OwnerAdoptions1764316800000,
+  SessionAttachmentPreviews1796157146965,
 ];

@@ -1,19 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource, IsNull, LessThan, type Repository } from 'typeorm';
+import { DataSource, In, IsNull, LessThan, type EntityManager, type Repository } from 'typeorm';
 import type { Attachment } from '../attachment.js';
 import { AttachmentEntity } from '../attachment.entity.js';
 import { isPutFunctionInstalled, putInOneCall } from './put-function.js';
 import type { BundleQuotas, QuotaRefusal } from './quotas.js';
 import { SessionLock } from './session-lock.js';
-import { compareNames, SqlDialect } from './sql-dialect.js';
+import { ADOPTIONS_TABLE, compareNames, SqlDialect } from './sql-dialect.js';
 import { upsertInTransaction, type NewAttachmentRow, type UpsertResult } from './upsert.js';
 
 /** The files a `take()` holds: its claim, and the rows in name order. */
 export interface ClaimedRows {
   claim: string;
   rows: AttachmentEntity[];
+}
+
+/** What an adoption did: the rows that moved, and the storage keys of the files that lost. */
+export interface AdoptionResult {
+  moved: AttachmentEntity[];
+  discardedKeys: string[];
 }
 
 /**
@@ -24,6 +30,7 @@ export interface ClaimedRows {
 @Injectable()
 export class AttachmentRecords {
   private putFunction?: Promise<string | undefined>;
+  private adoptionsTable?: Promise<boolean>;
 
   constructor(
     @InjectRepository(AttachmentEntity) private readonly repository: Repository<AttachmentEntity>,
@@ -150,26 +157,112 @@ export class AttachmentRecords {
 
   /**
    * Deletes the rows a take still holds: a file replaced meanwhile lost the claim and stays
-   * (its new content was never handed over). Returns the deleted rows' storage keys.
+   * (its new content was never handed over). Returns the deleted rows' storage keys. Found by
+   * the claim alone (a random id of this take): a row adopted by a signed-in owner while the
+   * take ran moved with its claim, and is still this take's to remove.
    */
   removeClaimed(sessionKey: string, claim: string): Promise<string[]> {
     return this.call(() =>
       this.lock.transaction(sessionKey, async (manager) => {
         const repository = manager.getRepository(AttachmentEntity);
-        const rows = await repository.find({ select: { id: true, storageKey: true }, where: { sessionKey, claim } });
-        if (rows.length > 0) await repository.delete({ sessionKey, claim });
+        const rows = await repository.find({ select: { id: true, storageKey: true }, where: { claim } });
+        if (rows.length > 0) await repository.delete({ claim });
         return rows.map((row) => row.storageKey);
       }),
     );
   }
 
-  /** Gives the files of a failed take back, so that the next take hands them over. */
+  /** Gives the files of a failed take back (wherever adoption moved them), for the next take. */
   releaseClaim(sessionKey: string, claim: string): Promise<void> {
     return this.call(async () => {
       await this.lock.transaction(sessionKey, (manager) =>
-        manager.getRepository(AttachmentEntity).update({ sessionKey, claim }, { claim: null, claimedAt: null }),
+        manager.getRepository(AttachmentEntity).update({ claim }, { claim: null, claimedAt: null }),
       );
     });
+  }
+
+  /**
+   * Moves every row of `from` to `into` under both owners' locks; where both hold a bundle's
+   * name, the later `updatedAt` wins (a tie keeps `into`'s) and the loser's row is deleted.
+   * Records the adoption (when the adoptions table exists), so that an upload to `from` that
+   * commits later can follow, and forgets adoptions older than `forgetBefore`.
+   */
+  adopt(from: string, into: string, now: number, forgetBefore: number): Promise<AdoptionResult> {
+    return this.call(async () => {
+      const recordsAdoptions = await this.hasAdoptionsTable();
+      return this.lock.transactionOfAll([from, into], async (manager) => {
+        const repository = manager.getRepository(AttachmentEntity);
+        const incoming = await repository.findBy({ sessionKey: from });
+        const bundles = [...new Set(incoming.map((row) => row.bundle))];
+        const rivals = bundles.length === 0 ? [] : await repository.findBy({ sessionKey: into, bundle: In(bundles) });
+        const held = new Map(rivals.map((row) => [`${row.bundle}/${row.name}`, row]));
+        const moved: AttachmentEntity[] = [];
+        const losers: AttachmentEntity[] = [];
+        for (const row of incoming) {
+          const rival = held.get(`${row.bundle}/${row.name}`);
+          if (rival === undefined || row.updatedAt > rival.updatedAt) {
+            moved.push(row);
+            if (rival) losers.push(rival);
+          } else {
+            losers.push(row);
+          }
+        }
+        // The losers go first: the unique (owner, bundle, name) index would refuse the move.
+        for (let start = 0; start < losers.length; start += ADOPTION_BATCH) {
+          await repository.delete({ id: In(losers.slice(start, start + ADOPTION_BATCH).map((row) => row.id)) });
+        }
+        if (moved.length > 0) await repository.update({ sessionKey: from }, { sessionKey: into });
+        if (recordsAdoptions) await this.recordAdoption(manager, from, into, now, forgetBefore);
+        return {
+          moved: moved.map((row) => ({ ...row, sessionKey: into })),
+          discardedKeys: losers.map((row) => row.storageKey),
+        };
+      });
+    });
+  }
+
+  /** Who adopted `owner` since `since`, if anyone (an upload's last step asks). */
+  adopterOf(owner: string, since: number): Promise<string | undefined> {
+    return this.call(async () => {
+      if (!(await this.hasAdoptionsTable())) return undefined;
+      const [from, after] = this.dialect.placeholders(2);
+      const [row] = await this.dataSource.query<Array<{ into_key: string }>>(
+        `SELECT into_key FROM ${this.dialect.adoptionsTable} WHERE from_key = ${from} AND adopted_at >= ${after}`,
+        [owner, since],
+      );
+      return row?.into_key;
+    });
+  }
+
+  private async recordAdoption(manager: EntityManager, from: string, into: string, now: number, forgetBefore: number) {
+    const table = this.dialect.adoptionsTable;
+    const [old] = this.dialect.placeholders(1);
+    await manager.query(`DELETE FROM ${table} WHERE adopted_at < ${old}`, [forgetBefore]);
+    const [fromKey] = this.dialect.placeholders(1);
+    await manager.query(`DELETE FROM ${table} WHERE from_key = ${fromKey}`, [from]);
+    const [a, b, c] = this.dialect.placeholders(3);
+    await manager.query(`INSERT INTO ${table} (from_key, into_key, adopted_at) VALUES (${a}, ${b}, ${c})`, [from, into, now]);
+  }
+
+  /**
+   * Whether the module's migrations made the adoptions table (a schema made by `synchronize`
+   * has none: adoption then still moves the rows, and late uploads do not follow). Checked once;
+   * a look-up that fails is forgotten.
+   */
+  private hasAdoptionsTable(): Promise<boolean> {
+    this.adoptionsTable ??= (async () => {
+      const runner = this.dataSource.createQueryRunner();
+      try {
+        const schema = this.dataSource.getMetadata(AttachmentEntity).schema;
+        return await runner.hasTable(schema === undefined ? ADOPTIONS_TABLE : `${schema}.${ADOPTIONS_TABLE}`);
+      } finally {
+        await runner.release();
+      }
+    })().catch((error: unknown) => {
+      this.adoptionsTable = undefined;
+      throw error;
+    });
+    return this.adoptionsTable;
   }
 
   private async call<T>(work: () => Promise<T>): Promise<T> {
@@ -180,6 +273,9 @@ export class AttachmentRecords {
     }
   }
 }
+
+/** Rows deleted per statement by an adoption (SQLite binds at most 32,766 parameters). */
+const ADOPTION_BATCH = 1000;
 
 interface ListedRow {
   name: string;

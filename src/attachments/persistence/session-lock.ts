@@ -27,9 +27,21 @@ export class SessionLock {
 
   /** A transaction holding the session's write lock. */
   transaction<T>(sessionKey: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.transactionOfAll([sessionKey], work);
+  }
+
+  /**
+   * A transaction holding the locks of several sessions (an adoption's two owners), taken in
+   * ascending order of their lock keys: two transactions that want the same locks then take
+   * them in the same order, so neither can hold one while waiting for the other's.
+   */
+  transactionOfAll<T>(sessionKeys: string[], work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const statement = this.dialect.sessionLockStatement;
+    const lockKeys = [...new Set(sessionKeys.map(sessionLockKey))].sort((a, b) => a - b);
     return this.turns.transaction(async (manager) => {
-      if (statement !== undefined) await manager.query(statement, this.keys(sessionKey));
+      if (statement !== undefined) {
+        for (const key of lockKeys) await manager.query(statement, [SESSION_LOCK_NAMESPACE, key]);
+      }
       return work(manager);
     });
   }

@@ -9,6 +9,9 @@ import { DatabaseFailure } from './database-failure.js';
 export const SESSION_LOCK_NAMESPACE = 0x5a7a_0001;
 export const SWEEP_LOCK_NAMESPACE = 0x5a7a_0002;
 
+/** Made by the owner-adoptions migration, beside the attachments table. */
+export const ADOPTIONS_TABLE = 'session_attachment_adoptions';
+
 /** The columns a sweep reports, in the order of `OutdatedRow`. */
 export const SWEEP_COLUMNS = 'id, session_key, bundle, name, size, storage_key, updated_at';
 
@@ -25,6 +28,8 @@ export const SWEEP_COLUMNS = 'id, session_key, bundle, name, size, storage_key, 
 export abstract class SqlDialect {
   /** The attachments table as SQL: quoted, and schema-qualified when the DataSource has a schema. */
   abstract readonly table: string;
+  /** The adoptions table (who adopted an owner's attachments), qualified like `table`. */
+  abstract readonly adoptionsTable: string;
   /** `ORDER BY` text that sorts names in code point order. */
   abstract readonly byName: string;
   /** The PostgreSQL put function as SQL (qualified like the table); undefined on SQLite. */
@@ -58,6 +63,7 @@ class PostgresDialect extends SqlDialect {
 
   constructor(
     readonly table: string,
+    readonly adoptionsTable: string,
     schema: string | undefined,
   ) {
     super();
@@ -96,7 +102,10 @@ class SqliteDialect extends SqlDialect {
   readonly sessionLockStatement = undefined;
   readonly sweepLockStatements = undefined;
 
-  constructor(readonly table: string) {
+  constructor(
+    readonly table: string,
+    readonly adoptionsTable: string,
+  ) {
     super();
   }
 
@@ -125,10 +134,12 @@ export function sqlDialectFor(dataSource: DataSource): SqlDialect {
   const metadata = dataSource.getMetadata(AttachmentEntity);
   const { driver } = dataSource;
   const tableName = driver.escape(metadata.tableName);
+  const adoptionsName = driver.escape(ADOPTIONS_TABLE);
   // SQLite has no schemas (an attached database would be one; the module does not use them).
-  if (dataSource.options.type !== 'postgres') return new SqliteDialect(tableName);
+  if (dataSource.options.type !== 'postgres') return new SqliteDialect(tableName, adoptionsName);
   const schema = metadata.schema;
-  return new PostgresDialect(schema === undefined ? tableName : `${driver.escape(schema)}.${tableName}`, schema);
+  const qualified = (name: string) => (schema === undefined ? name : `${driver.escape(schema)}.${name}`);
+  return new PostgresDialect(qualified(tableName), qualified(adoptionsName), schema);
 }
 
 export const sqlDialectProvider: Provider = {

@@ -1,0 +1,156 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { SqlDialect } from '../persistence/sql-dialect.js';
+import { WriteTurns } from '../persistence/write-turns.js';
+
+/** A preview just made, about to be recorded: its bytes are already in storage. */
+export interface NewPreview {
+  sha256: string;
+  size: number;
+  /** The storage key of the attachment it was made from. */
+  sourceKey: string;
+  storageKey: string;
+}
+
+/** What recording a preview found: it is the one now, another was first, or its source went. */
+export type RecordedPreview = { stored: true } | { stored: false; existing: string | undefined };
+
+/**
+ * The `session_attachment_previews` table, in plain SQL (no entity, so hosts list nothing new
+ * in their DataSource): one preview per (content sha256, size). The unique key decides which
+ * of several instances' concurrent first requests is kept. Failures come out classified, as
+ * from the other records classes.
+ */
+@Injectable()
+export class PreviewRecords {
+  private readonly table: string;
+  /** The table's path as TypeORM's `hasTable` reads it (schema-qualified when there is one). */
+  private readonly tablePath: string;
+  private installed = false;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly turns: WriteTurns,
+    private readonly dialect: SqlDialect,
+  ) {
+    const { options } = dataSource;
+    const schema = options.type === 'postgres' ? options.schema : undefined;
+    const name = dataSource.driver.escape('session_attachment_previews');
+    this.table = schema === undefined ? name : `${dataSource.driver.escape(schema)}.${name}`;
+    this.tablePath = schema === undefined ? 'session_attachment_previews' : `${schema}.session_attachment_previews`;
+  }
+
+  /**
+   * Whether the previews migration has run. The sweeps ask, so that previews made by an app
+   * stay safe from a sweep run where previews are not configured (the command, another
+   * instance); a schema without the table (made by `synchronize`) has no previews to keep.
+   * Once seen, the table is taken to stay.
+   */
+  async isInstalled(): Promise<boolean> {
+    if (this.installed) return true;
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      this.installed = await runner.hasTable(this.tablePath);
+      return this.installed;
+    } catch (error) {
+      throw this.dialect.failure(error);
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** The storage key of the preview of this content at this size, if one was made. */
+  async find(sha256: string, size: number): Promise<string | undefined> {
+    const [hash, box] = this.dialect.placeholders(2);
+    const rows = await this.read<{ storage_key: string }>(
+      `SELECT storage_key FROM ${this.table} WHERE sha256 = ${hash} AND size = ${box}`,
+      [sha256, size],
+    );
+    return rows[0]?.storage_key;
+  }
+
+  /**
+   * Records a preview unless one of this content and size exists already, or its source
+   * attachment is gone (removed while the preview was being made: nothing would remove it).
+   */
+  async record(preview: NewPreview): Promise<RecordedPreview> {
+    const [hash, box, source, key, now, sourceAgain] = this.dialect.placeholders(6);
+    const inserted = await this.write<{ storage_key: string }>(
+      `INSERT INTO ${this.table} (sha256, size, source_key, storage_key, created_at) ` +
+        `SELECT ${hash}, CAST(${box} AS integer), ${source}, ${key}, CAST(${now} AS bigint) ` +
+        `WHERE EXISTS (SELECT 1 FROM ${this.dialect.table} WHERE storage_key = ${sourceAgain}) ` +
+        `ON CONFLICT (sha256, size) DO NOTHING RETURNING storage_key`,
+      [preview.sha256, preview.size, preview.sourceKey, preview.storageKey, Date.now(), preview.sourceKey],
+    );
+    if (inserted.length > 0) return { stored: true };
+    return { stored: false, existing: await this.find(preview.sha256, preview.size) };
+  }
+
+  /** Forgets a preview whose bytes are gone from storage, so that it is made again. */
+  async forget(storageKey: string): Promise<void> {
+    const [key] = this.dialect.placeholders(1);
+    await this.write(`DELETE FROM ${this.table} WHERE storage_key = ${key} RETURNING storage_key`, [storageKey]);
+  }
+
+  /** Removes the previews made from these attachments' bytes; returns the previews' storage keys. */
+  async removeForSources(sourceKeys: string[]): Promise<string[]> {
+    if (sourceKeys.length === 0) return [];
+    const keys = this.dialect.placeholders(sourceKeys.length).join(', ');
+    const rows = await this.write<{ storage_key: string }>(
+      `DELETE FROM ${this.table} WHERE source_key IN (${keys}) RETURNING storage_key`,
+      sourceKeys,
+    );
+    return rows.map((row) => row.storage_key);
+  }
+
+  /**
+   * Removes previews made before `cutoff` whose source no attachment holds any more (its row
+   * went while the preview was being recorded, or by a path that skipped the clean-up).
+   */
+  async removeOrphaned(cutoff: number): Promise<string[]> {
+    const [before] = this.dialect.placeholders(1);
+    const rows = await this.write<{ storage_key: string }>(
+      `DELETE FROM ${this.table} WHERE created_at < ${before} AND NOT EXISTS ` +
+        `(SELECT 1 FROM ${this.dialect.table} a WHERE a.storage_key = ${this.table}.source_key) RETURNING storage_key`,
+      [cutoff],
+    );
+    return rows.map((row) => row.storage_key);
+  }
+
+  /** Which of these storage keys hold a preview. */
+  async referencedKeys(keys: string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    const placeholders = this.dialect.placeholders(keys.length).join(', ');
+    const rows = await this.read<{ storage_key: string }>(
+      `SELECT storage_key FROM ${this.table} WHERE storage_key IN (${placeholders})`,
+      keys,
+    );
+    return new Set(rows.map((row) => row.storage_key));
+  }
+
+  private async read<T>(sql: string, parameters: unknown[]): Promise<T[]> {
+    try {
+      return await this.dataSource.query<T[]>(sql, parameters);
+    } catch (error) {
+      throw this.dialect.failure(error);
+    }
+  }
+
+  /** A write statement; the structured result holds what RETURNING gave on every driver. */
+  private async write<T>(sql: string, parameters: unknown[]): Promise<T[]> {
+    try {
+      return await this.turns.statement(async (manager) => {
+        const runner = manager.dataSource.createQueryRunner();
+        try {
+          const result = await runner.query(sql, parameters, true);
+          return (result.records ?? []) as T[];
+        } finally {
+          await runner.release();
+        }
+      });
+    } catch (error) {
+      throw this.dialect.failure(error);
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import {
+  Controller,
+  Get,
+  HttpStatus,
+  Injectable,
+  Param,
+  Query,
+  Req,
+  Res,
+  UseFilters,
+  UseGuards,
+  type CanActivate,
+  type Type,
+} from '@nestjs/common';
+import { create as contentDisposition } from 'content-disposition';
+import type { Request, Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import { AttachmentsException } from '../attachments.errors.js';
+import { CrossSiteRequestGuard } from '../http/cross-site.guard.js';
+import { matchesETag, setSafetyHeaders } from '../http/download.js';
+import { AttachmentsFailureFilter } from '../http/failure.filter.js';
+import { AttachmentOwners } from '../attachment-owners.js';
+import { DEFAULT_PREVIEW_SIZE, PREVIEW_SIZES } from './previewable-types.js';
+import { PreviewsService } from './previews.service.js';
+
+/**
+ * `GET …/:bundle/:name/preview[?size=N]`: a WebP thumbnail of an image attachment, with the
+ * privacy of its download (another session's attachment is 404) and its safety headers. Its
+ * own controller, mounted beside the attachments one, so that the feature stays in one folder.
+ */
+// @Injectable only so that TypeScript emits the constructor's parameter types (see
+// AttachmentsController).
+@Injectable()
+@UseGuards(CrossSiteRequestGuard)
+@UseFilters(AttachmentsFailureFilter)
+export class PreviewsController {
+  constructor(
+    private readonly previews: PreviewsService,
+    private readonly owners: AttachmentOwners,
+  ) {}
+
+  @Get(':bundle/:name/preview')
+  async preview(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Param('bundle') bundle: string,
+    @Param('name') name: string,
+    @Query('size') sizeParameter: unknown,
+  ): Promise<void> {
+    const size = previewSize(sizeParameter);
+    const attachment = await this.previews.find(await this.owners.of(request), bundle, name);
+    // The content's hash and the size name the preview's bytes exactly.
+    const etag = `"${attachment.sha256}-${size}"`;
+    if (matchesETag(request.headers['if-none-match'], etag)) {
+      setPreviewHeaders(response, attachment.name, etag);
+      response.status(HttpStatus.NOT_MODIFIED).end();
+      return;
+    }
+    const body = await this.previews.open(attachment, size);
+    setPreviewHeaders(response, attachment.name, etag);
+    response.status(HttpStatus.OK);
+    // A client that goes away mid-answer ends the pipeline; nothing to report to it.
+    await pipeline(body, response).catch(() => undefined);
+  }
+}
+
+/**
+ * The download's safety headers. Inline rather than as an attachment: the bytes are a WebP
+ * the module made itself, never the visitor's own, and a thumbnail opened in a tab should show.
+ */
+function setPreviewHeaders(response: Response, name: string, etag: string): void {
+  response.setHeader('Content-Type', 'image/webp');
+  response.setHeader('Content-Disposition', contentDisposition(`${name}.webp`, { type: 'inline' }));
+  setSafetyHeaders(response);
+  response.setHeader('ETag', etag);
+}
+
+function previewSize(parameter: unknown): number {
+  if (parameter === undefined) return DEFAULT_PREVIEW_SIZE;
+  const size = typeof parameter === 'string' && /^\d+$/.test(parameter) ? Number(parameter) : NaN;
+  if (!PREVIEW_SIZES.includes(size))
+    throw AttachmentsException.create('invalid_preview_size', `one of ${PREVIEW_SIZES.join(', ')}`);
+  return size;
+}
+
+/**
+ * The previews controller under the module's configured path (one class per forRoot call),
+ * behind the host's guards like the attachments routes.
+ */
+export function mountPreviewsController(
+  path: string,
+  guards: Array<Type<CanActivate> | CanActivate> = [],
+): Type<PreviewsController> {
+  @Controller(path)
+  class MountedPreviewsController extends PreviewsController {}
+  if (guards.length > 0) UseGuards(...guards)(MountedPreviewsController);
+  return MountedPreviewsController;
+}

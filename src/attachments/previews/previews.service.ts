@@ -1,0 +1,118 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { AttachmentsException } from '../attachments.errors.js';
+import type { ResolvedAttachmentsOptions, ResolvedPreviews } from '../attachments.options.js';
+import { AttachmentsService, type StoredAttachment } from '../attachments.service.js';
+import { RESOLVED_ATTACHMENTS_OPTIONS } from '../attachments.tokens.js';
+import type { OwnerKey } from '../owner.js';
+import { AttachmentStorage, InjectAttachmentStorage } from '../storage/attachment-storage.js';
+import { isPreviewable } from './previewable-types.js';
+import { PreviewRecords } from './preview-records.js';
+
+/** WebP quality of a thumbnail: small, and sharp enough at the sizes offered. */
+const WEBP_QUALITY = 80;
+
+/**
+ * Previews of image attachments: made with the host's sharp on the first request for a
+ * (content, size), stored through the same storage, streamed from there afterwards. Hostile
+ * images (decompression bombs, truncated or corrupt files) are refused from their header or
+ * within the time budget, as `preview_unavailable`; they never fail the upload.
+ */
+@Injectable()
+export class PreviewsService {
+  private readonly logger = new Logger('AttachmentPreviews');
+  /**
+   * Previews being made in this process, so that concurrent first requests wait for one
+   * sharp run instead of each making their own. Only a saving: the table's unique key decides
+   * between instances. Entries leave when their preview is stored or refused.
+   */
+  private readonly making = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly attachments: AttachmentsService,
+    private readonly records: PreviewRecords,
+    @InjectAttachmentStorage() private readonly storage: AttachmentStorage,
+    @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
+  ) {}
+
+  /** The attachment a preview is asked of; `not_found` for someone else's, `no_preview` for a non-image. */
+  async find(owner: OwnerKey, bundle: string, name: string): Promise<StoredAttachment> {
+    const attachment = await this.attachments.find(owner, bundle, name);
+    if (!this.options.previews) throw AttachmentsException.create('no_preview', 'previews are not enabled');
+    if (!isPreviewable(attachment.mimetype)) throw AttachmentsException.create('no_preview', 'it is not an image');
+    return attachment;
+  }
+
+  /** The stored preview's bytes, made first when this is the first request for it. */
+  async open(attachment: StoredAttachment, size: number): Promise<Readable> {
+    // A stored preview whose bytes went missing (deleted by hand, a lost disk) is made again once.
+    for (let attempt = 0; ; attempt += 1) {
+      const key = (await this.records.find(attachment.sha256, size)) ?? (await this.makeOnce(attachment, size));
+      try {
+        return await this.storage.read(key);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 0) throw error;
+        await this.records.forget(key);
+      }
+    }
+  }
+
+  private makeOnce(attachment: StoredAttachment, size: number): Promise<string> {
+    const id = `${attachment.sha256}:${size}`;
+    let made = this.making.get(id);
+    if (!made) {
+      made = this.make(attachment, size).finally(() => this.making.delete(id));
+      this.making.set(id, made);
+    }
+    return made;
+  }
+
+  /** Makes, stores and records a preview; returns the storage key of the one that counts. */
+  private async make(attachment: StoredAttachment, size: number): Promise<string> {
+    const image = await this.render(await this.bytesOf(attachment), size, this.options.previews!);
+    const { key } = await this.storage.write(Readable.from([image]));
+    const recorded = await this.records
+      .record({ sha256: attachment.sha256, size, sourceKey: attachment.storageKey, storageKey: key })
+      .catch(async (error: unknown) => {
+        await this.deleteBlob(key);
+        throw error;
+      });
+    if (recorded.stored) return key;
+    await this.deleteBlob(key);
+    // Another instance was first, or the attachment was removed or replaced meanwhile.
+    if (recorded.existing === undefined) throw AttachmentsException.create('not_found');
+    return recorded.existing;
+  }
+
+  /**
+   * sharp refuses an image declaring more than `maxInputPixels` from its header, before
+   * decoding anything, and any image whose processing outlasts the time budget.
+   */
+  private async render(input: Buffer, size: number, previews: ResolvedPreviews): Promise<Buffer> {
+    try {
+      return await previews
+        .sharp(input, { limitInputPixels: previews.maxInputPixels, failOn: 'warning', pages: 1 })
+        .rotate()
+        .resize(size, size, { fit: 'inside', withoutEnlargement: true })
+        .webp({ quality: WEBP_QUALITY })
+        .timeout({ seconds: previews.timeoutSeconds })
+        .toBuffer();
+    } catch (error) {
+      this.logger.debug(`No preview: ${String(error)}`);
+      throw AttachmentsException.create('preview_unavailable', undefined, { cause: error });
+    }
+  }
+
+  /** The whole attachment (sharp reads a stream into memory too); bounded by the file size limit. */
+  private async bytesOf(attachment: StoredAttachment): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.attachments.read(attachment)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  private async deleteBlob(key: string): Promise<void> {
+    await this.storage.delete(key).catch((error: unknown) => {
+      this.logger.warn(`Could not delete a preview blob; the orphan sweep will: ${String(error)}`);
+    });
+  }
+}

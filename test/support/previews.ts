@@ -1,0 +1,29 @@
+import sharp, { type Metadata } from 'sharp';
+import { DataSource } from 'typeorm';
+import type { PreviewSharp } from '../../src/attachments/index.js';
+import type { RunningApp } from './test-app.js';
+
+/** The real sharp, counting how often a preview is made with it. */
+export function countingSharp(): { sharp: PreviewSharp; calls: () => number } {
+  let calls = 0;
+  return {
+    sharp: (input, options) => {
+      calls += 1;
+      return sharp(input, options);
+    },
+    calls: () => calls,
+  };
+}
+
+/** Rows in the previews table. */
+export async function previewRowCount(running: RunningApp): Promise<number> {
+  const [row] = await running.app
+    .get(DataSource)
+    .query<Array<{ n: string | number }>>('SELECT COUNT(*) AS n FROM session_attachment_previews');
+  return Number(row?.n);
+}
+
+/** What a preview answer's body is, read back with sharp. */
+export async function previewOf(response: Response): Promise<Metadata> {
+  return sharp(Buffer.from(await response.arrayBuffer())).metadata();
+}
