@@ -1,4 +1,5 @@
 // Owner keys as stored, and the options that name the owner: checked at start-up.
+import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AttachmentsModule, InvalidAttachmentsOptionError, ownerKey } from '../../src/attachments/index.js';
@@ -48,6 +49,11 @@ describe('the owner option and the guards extra', () => {
     // forRootAsync takes them beside the factory, like `path`.
     assert.throws(() => AttachmentsModule.forRootAsync({ useFactory: () => ({}), guards: [42] as never }), /"guards"/);
     const mounted = AttachmentsModule.forRootAsync({ useFactory: () => ({}), guards: [Guard] });
-    assert.equal(mounted.controllers?.length, 1);
+    // Every route of the module (attachments and previews) is behind the host's guards.
+    assert.equal(mounted.controllers?.length, 2);
+    for (const controller of mounted.controllers ?? []) {
+      const guards = Reflect.getMetadata(GUARDS_METADATA, controller) as unknown[] | undefined;
+      assert.ok(guards?.includes(Guard), `${controller.name} has the host's guard`);
+    }
   });
 });
