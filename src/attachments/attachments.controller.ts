@@ -11,7 +11,6 @@ import {
   Res,
   UseFilters,
   UseGuards,
-  Controller,
   type CanActivate,
   type Type,
 } from '@nestjs/common';
@@ -25,6 +24,7 @@ import { bundleUrlOf, toAttachmentJson, type AttachmentJson } from './http/attac
 import { CrossSiteRequestGuard } from './http/cross-site.guard.js';
 import { matchesETag, requestedRange, setDownloadHeaders } from './http/download.js';
 import { AttachmentsFailureFilter } from './http/failure.filter.js';
+import { mountController } from './http/mount-controller.js';
 import { multipartFiles } from './http/multipart-files.js';
 import { AttachmentOwners } from './attachment-owners.js';
 
@@ -125,17 +125,10 @@ export class AttachmentsController {
   }
 }
 
-/**
- * The controller under the module's configured path (one class per forRoot call). The host's
- * guards run after the cross-site guard (a refused origin costs no token check) and before
- * any route resolves its owner.
- */
+/** The controller under the module's configured path, behind the host's guards. */
 export function mountAttachmentsController(
   path: string,
   guards: Array<Type<CanActivate> | CanActivate> = [],
 ): Type<AttachmentsController> {
-  @Controller(path)
-  class MountedAttachmentsController extends AttachmentsController {}
-  if (guards.length > 0) UseGuards(...guards)(MountedAttachmentsController);
-  return MountedAttachmentsController;
+  return mountController(AttachmentsController, path, guards);
 }

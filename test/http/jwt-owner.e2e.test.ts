@@ -1,27 +1,13 @@
 // The module behind the Nest docs' JWT guard: owners are `user:<sub>` of a real signed token;
 // an expired or forged token gets the guard's 401 and touches nothing; no cookie is involved.
-import { Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { AttachmentsService, CurrentOwner, type OwnerKey } from '../../src/attachments/index.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { JwtAuthGuard, jwtOwnedApp, signToken } from '../support/jwt-auth.js';
+import { submitController } from '../support/submit-controller.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 
-@Controller('host')
-@UseGuards(JwtAuthGuard)
-class SubmitController {
-  constructor(private readonly attachments: AttachmentsService) {}
-
-  @Post(':bundle/send')
-  @HttpCode(200)
-  async send(@Param('bundle') bundle: string, @CurrentOwner() owner: OwnerKey): Promise<{ owner: string; sent: string[] }> {
-    const taken = await this.attachments.take(owner, bundle, async ({ stream }) => {
-      stream.resume();
-    });
-    return { owner, sent: taken.map((attachment) => attachment.name) };
-  }
-}
+const SubmitController = submitController(JwtAuthGuard);
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 

@@ -1,12 +1,13 @@
 // The `owner` option: a resolver of the request decides whose attachments a request touches,
 // sync or async; no owner is 401 owner_required, never 500; host routes resolve the same owner.
-import { Controller, HttpCode, Param, Post, UnauthorizedException } from '@nestjs/common';
+import { UnauthorizedException } from '@nestjs/common';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Request } from 'express';
 import { DataSource } from 'typeorm';
-import { AttachmentsService, CurrentOwner, ownerKey, type OwnerKey } from '../../src/attachments/index.js';
+import { ownerKey } from '../../src/attachments/index.js';
 import { DATABASE_KINDS } from '../support/databases.js';
+import { submitController } from '../support/submit-controller.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 
@@ -16,19 +17,7 @@ const userOf = (request: Request) => {
   return typeof user === 'string' && user !== '' ? user : undefined;
 };
 
-@Controller('host')
-class SubmitController {
-  constructor(private readonly attachments: AttachmentsService) {}
-
-  @Post(':bundle/send')
-  @HttpCode(200)
-  async send(@Param('bundle') bundle: string, @CurrentOwner() owner: OwnerKey): Promise<{ owner: string; sent: string[] }> {
-    const taken = await this.attachments.take(owner, bundle, async ({ stream }) => {
-      stream.resume();
-    });
-    return { owner, sent: taken.map((attachment) => attachment.name) };
-  }
-}
+const SubmitController = submitController();
 
 const as = (running: RunningApp, user?: string) => {
   const visitor = new Visitor(running.baseUrl);

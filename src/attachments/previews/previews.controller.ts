@@ -1,5 +1,4 @@
 import {
-  Controller,
   Get,
   HttpStatus,
   Injectable,
@@ -19,6 +18,7 @@ import { AttachmentsException } from '../attachments.errors.js';
 import { CrossSiteRequestGuard } from '../http/cross-site.guard.js';
 import { matchesETag, setSafetyHeaders } from '../http/download.js';
 import { AttachmentsFailureFilter } from '../http/failure.filter.js';
+import { mountController } from '../http/mount-controller.js';
 import { AttachmentOwners } from '../attachment-owners.js';
 import { DEFAULT_PREVIEW_SIZE, PREVIEW_SIZES } from './previewable-types.js';
 import { PreviewsService } from './previews.service.js';
@@ -83,16 +83,10 @@ function previewSize(parameter: unknown): number {
   return size;
 }
 
-/**
- * The previews controller under the module's configured path (one class per forRoot call),
- * behind the host's guards like the attachments routes.
- */
+/** The previews controller under the module's configured path, behind the host's guards. */
 export function mountPreviewsController(
   path: string,
   guards: Array<Type<CanActivate> | CanActivate> = [],
 ): Type<PreviewsController> {
-  @Controller(path)
-  class MountedPreviewsController extends PreviewsController {}
-  if (guards.length > 0) UseGuards(...guards)(MountedPreviewsController);
-  return MountedPreviewsController;
+  return mountController(PreviewsController, path, guards);
 }
