@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
-import { withEarlyWriteback } from '../../src/attachments/storage/early-writeback.js';
+import { Readable } from 'node:stream';
+import { startEarlyWriteback } from '../../src/attachments/storage/early-writeback.js';
 
 const KiB = 1024;
 
@@ -39,25 +40,25 @@ describe('early writeback of big files', () => {
         yield chunk;
       }
     }
-    await pipeline(
-      withEarlyWriteback(recorded(), fd, 256 * KiB, (flushed, done) => {
-        running += 1;
-        assert.equal(running, 1, 'never two flushes at once');
-        flushes.push(flushed);
-        setImmediate(() => {
-          running -= 1;
-          done();
-        });
-      }),
-      target,
-    );
+    const bytes = Readable.from(recorded(), { objectMode: false });
+    const writeback = startEarlyWriteback(bytes, fd, 256 * KiB, (flushed, done) => {
+      running += 1;
+      assert.equal(running, 1, 'never two flushes at once');
+      flushes.push(flushed);
+      setImmediate(() => {
+        running -= 1;
+        done();
+      });
+    });
+    await pipeline(bytes, target);
+    await writeback.settled();
     // At most one per 256 KiB (10); fewer if a flush was still running when the next was due.
     assert.ok(flushes.length >= 4 && flushes.length <= 10, `${flushes.length} flushes for 2.5 MiB every 256 KiB`);
     assert.ok(
       flushes.every((flushed) => flushed === fd),
       'every flush is of the file being written',
     );
-    assert.equal(running, 0, 'the last flush settled before the stream ended');
+    assert.equal(running, 0, 'the last flush has settled once settled() resolves');
     assert.equal(
       createHash('sha256')
         .update(await readFile(path))
@@ -71,13 +72,12 @@ describe('early writeback of big files', () => {
     const fd = openSync(path, 'wx');
     const target = createWriteStream(path, { fd });
     let flushes = 0;
-    await pipeline(
-      withEarlyWriteback(chunks(3, 64 * KiB), fd, 256 * KiB, (_fd, done) => {
-        flushes += 1;
-        done();
-      }),
-      target,
-    );
+    const bytes = Readable.from(chunks(3, 64 * KiB), { objectMode: false });
+    startEarlyWriteback(bytes, fd, 256 * KiB, (_fd, done) => {
+      flushes += 1;
+      done();
+    });
+    await pipeline(bytes, target);
     assert.equal(flushes, 0);
   });
 
@@ -85,7 +85,10 @@ describe('early writeback of big files', () => {
     const path = join(folder, 'broken');
     const fd = openSync(path, 'wx');
     const target = createWriteStream(path, { fd });
-    await assert.rejects(pipeline(withEarlyWriteback(chunks(20, 64 * KiB, 12), fd, 128 * KiB), target), /client went away/);
+    const bytes = Readable.from(chunks(20, 64 * KiB, 12), { objectMode: false });
+    const writeback = startEarlyWriteback(bytes, fd, 128 * KiB);
+    await assert.rejects(pipeline(bytes, target), /client went away/);
+    await writeback.settled();
     assert.ok(target.destroyed);
   });
 });

@@ -1,10 +1,12 @@
 import { CreateSessionAttachments1764057600000 } from './1764057600000-create-session-attachments.js';
 import { SessionAttachmentsPutFunction1764144000000 } from './1764144000000-session-attachments-put-function.js';
 import { ClaimsAndSessionPutFunction1764230400000 } from './1764230400000-claims-and-session-put-function.js';
+import { InlineContent1764316800000 } from './1764316800000-inline-content.js';
 
 /** The module's migrations, in order: add them to the host DataSource's `migrations`. */
 export const attachmentsMigrations = [
   CreateSessionAttachments1764057600000,
   SessionAttachmentsPutFunction1764144000000,
   ClaimsAndSessionPutFunction1764230400000,
+  InlineContent1764316800000,
 ];

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { AttachmentEntity } from '../attachment.entity.js';
-import { PUT_FUNCTION_ARGUMENTS } from '../migrations/1764230400000-claims-and-session-put-function.js';
+import { PUT_FUNCTION_ARGUMENTS } from '../migrations/1764316800000-inline-content.js';
 import type { BundleQuotas, QuotaRefusal } from './quotas.js';
 import type { NewAttachmentRow, UpsertResult } from './upsert.js';
 
@@ -33,7 +33,7 @@ export async function putInOneCall(
 ): Promise<UpsertResult | QuotaRefusal> {
   const now = Date.now();
   const result = await dataSource.query<PutFunctionRow[]>(
-    `SELECT * FROM ${putFunction}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    `SELECT * FROM ${putFunction}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
     [
       ...lock,
       sessionKey,
@@ -44,6 +44,7 @@ export async function putInOneCall(
       rows.map((row) => row.size),
       rows.map((row) => row.sha256),
       rows.map((row) => row.storageKey),
+      rows.map((row) => row.content),
       now,
       quotas.filesPerBundle,
       quotas.bytesPerSession,
@@ -57,7 +58,7 @@ export async function putInOneCall(
     const stored = written.get(row.name);
     if (!stored) throw new Error(`session_attachments_put returned no row for "${row.name}"`);
     return {
-      ...row,
+      ...withoutContent(row),
       id: stored.saved_id,
       sessionKey,
       bundle,
@@ -69,4 +70,8 @@ export async function putInOneCall(
   });
   const replacedKeys = result.flatMap((row) => (row.replaced_key === null ? [] : [row.replaced_key]));
   return { saved, replacedKeys };
+}
+
+function withoutContent({ content: _content, ...row }: NewAttachmentRow): Omit<NewAttachmentRow, 'content'> {
+  return row;
 }

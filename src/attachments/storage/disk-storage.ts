@@ -2,14 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, open as openFile } from 'node:fs';
 import { mkdir, opendir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AttachmentStorage, ByteRange, ByteSource, StoredObject } from './attachment-storage.js';
-import { withEarlyWriteback } from './early-writeback.js';
+import { EARLY_WRITEBACK_EVERY, startEarlyWriteback } from './early-writeback.js';
 import { FolderFlusher, flushFolder } from './folder-flusher.js';
 
 const BLOB_KEY = /^[0-9a-f]{32}$/;
 const TEMPORARY_KEY = /^[0-9a-f]{32}\.part$/;
+/** Most bytes the file's stream holds before it asks the source to wait; they go out in one writev. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
 
 export interface DiskStorageOptions {
   /** Folder that holds everything; created on first write. */
@@ -41,7 +43,11 @@ export class DiskStorage implements AttachmentStorage {
    * `flushOne` (how one folder is flushed, an fsync by default) is for tests that prove which
    * folders are flushed; it is not part of the public API.
    */
-  constructor(options: DiskStorageOptions, flushOne: (folder: string) => Promise<void> = flushFolder) {
+  constructor(
+    options: DiskStorageOptions,
+    flushOne: (folder: string) => Promise<void> = flushFolder,
+    private readonly earlyWritebackEvery = Number(process.env.ATTACHMENTS_EARLY_WRITEBACK_EVERY ?? EARLY_WRITEBACK_EVERY),
+  ) {
     this.root = resolve(options.directory);
     this.durable = options.durable ?? true;
     this.flusher = new FolderFlusher(flushOne);
@@ -51,15 +57,21 @@ export class DiskStorage implements AttachmentStorage {
     const key = newKey();
     const temporary = this.pathOf(`${key}.part`);
     const final = this.pathOf(key);
+    const bytes = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
     const fd = await this.inFolder(join(this.root, 'tmp'), () => openExclusive(temporary));
+    // The bytes go from the source straight to the file: no stage between (the meter and the
+    // early writeback listen), and chunks that arrive while a write runs go out in one writev.
     // `flush` fsyncs the file before it closes: an acknowledged upload survives a power loss.
-    const target = createWriteStream(temporary, { fd, flush: this.durable, highWaterMark: 256 * 1024 });
+    const target = createWriteStream(temporary, { fd, flush: this.durable, highWaterMark: WRITE_BATCH_BYTES });
+    const writeback = this.durable ? startEarlyWriteback(bytes, fd, this.earlyWritebackEvery) : undefined;
     try {
-      await pipeline(this.durable ? withEarlyWriteback(source, fd) : source, target);
+      await pipeline(bytes, target);
     } catch (error) {
       if (!target.closed) await new Promise<void>((closed) => target.once('close', () => closed()));
       await unlink(temporary).catch(() => undefined);
       throw error;
+    } finally {
+      await writeback?.settled();
     }
     const folder = join(this.root, 'blobs', key.slice(0, 2));
     try {
