@@ -1,5 +1,6 @@
 // The demo app with this module, limits raised so a 1 GiB file is accepted.
-// `ATTACHMENTS_DURABLE=0` runs its DiskStorage with `durable: false` (no fsync at all).
+// `ATTACHMENTS_DURABLE=0` runs its DiskStorage with `durable: false` (no fsync at all);
+// `ATTACHMENTS_INLINE_MAX_SIZE` sets `inlineMaxSize` (the default when unset).
 import './exit-on-sigterm.js';
 import 'reflect-metadata';
 import { DiskStorage } from '../../src/attachments/index.js';
@@ -14,6 +15,7 @@ const app = await createDemoApp(
     attachments: {
       storage: new DiskStorage({ directory: config.attachmentsDirectory, durable: process.env.ATTACHMENTS_DURABLE !== '0' }),
       sweepEvery: false,
+      inlineMaxSize: process.env.ATTACHMENTS_INLINE_MAX_SIZE,
       limits: { fileSize: '2GB', bytesPerSession: '4GB', filesPerBundle: 5000, filesPerRequest: 5 },
     },
   },

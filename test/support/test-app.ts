@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import type { AttachmentsModuleOptions } from '../../src/attachments/index.js';
+import { sqlDialectFor } from '../../src/attachments/persistence/sql-dialect.js';
 import { createDemoApp } from '../../src/bootstrap.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 
@@ -83,7 +84,7 @@ export async function startApp(kind: TestDatabase['kind'], options: StartOptions
     },
     heldFileCount: async () => {
       const [row] = await dataSource.query<Array<{ n: string | number }>>(
-        'SELECT COUNT(*) AS n FROM session_attachments WHERE content IS NOT NULL',
+        `SELECT COUNT(*) AS n FROM ${sqlDialectFor(dataSource).table} WHERE content IS NOT NULL`,
       );
       return Number(row?.n) + (await countFiles(join(attachmentsDirectory, 'blobs')));
     },
