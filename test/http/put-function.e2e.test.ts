@@ -7,7 +7,7 @@ import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor, type AttachmentBody } from '../support/visitor.js';
 
 const SIGNATURE =
-  'session_attachments_put(integer, integer, varchar, varchar, varchar[], varchar[], varchar[], bigint[], varchar[], varchar[], bytea[], bigint, bigint, bigint, bigint)';
+  'session_attachments_put(integer, integer, varchar, varchar, varchar[], varchar[], varchar[], bigint[], varchar[], varchar[], bytea, integer[], bigint, bigint, bigint, bigint)';
 
 describe('the upload function on postgres', () => {
   let running: RunningApp;

@@ -4,8 +4,12 @@ import { ClaimsAndSessionPutFunction1764230400000 } from './1764230400000-claims
 /**
  * Small files travel with their row: adds `content` (bytea on PostgreSQL, blob on SQLite,
  * null for a file kept in the AttachmentStorage), and on PostgreSQL recreates
- * `session_attachments_put` with the contents as one more array, so an inline file is stored
- * with its row by the same statement, in the same round trip and the same commit.
+ * `session_attachments_put` with the contents, so an inline file is stored with its row by the
+ * same statement, in the same round trip and the same commit.
+ *
+ * The contents come as one bytea (the inline files one after another) and their lengths (-1
+ * for a file in the storage), not as a bytea[]: the driver sends a bytea parameter as binary,
+ * but an array only as text, every byte spelled as two hex digits and parsed back.
  *
  * `STORAGE EXTERNAL`: a file's bytes are mostly compressed already (images, PDFs, archives);
  * PostgreSQL would try to compress each in vain before moving it out of line.
@@ -26,7 +30,7 @@ export class InlineContent1764316800000 implements MigrationInterface {
       CREATE FUNCTION ${functionPath(queryRunner)}(
         _lock_namespace integer, _lock_key integer, _session_key varchar, _bundle varchar,
         _ids varchar[], _names varchar[], _mimetypes varchar[], _sizes bigint[], _hashes varchar[], _storage_keys varchar[],
-        _contents bytea[], _now bigint, _files_per_bundle bigint, _bytes_per_session bigint, _bundles_per_session bigint
+        _contents bytea, _content_lengths integer[], _now bigint, _files_per_bundle bigint, _bytes_per_session bigint, _bundles_per_session bigint
       ) RETURNS TABLE (refused text, saved_name varchar, saved_id varchar, saved_created_at bigint, replaced_key varchar)
       LANGUAGE plpgsql VOLATILE AS $$
       DECLARE
@@ -61,9 +65,14 @@ export class InlineContent1764316800000 implements MigrationInterface {
           ), written AS (
             INSERT INTO ${table} AS a
                    (id, session_key, bundle, name, mimetype, size, sha256, storage_key, content, created_at, updated_at)
-            SELECT f.id, _session_key, _bundle, f.name, f.mimetype, f.size, f.sha256, f.storage_key, f.content, _now, _now
-              FROM unnest(_ids, _names, _mimetypes, _sizes, _hashes, _storage_keys, _contents)
-                   AS f(id, name, mimetype, size, sha256, storage_key, content)
+            SELECT f.id, _session_key, _bundle, f.name, f.mimetype, f.size, f.sha256, f.storage_key,
+                   CASE WHEN f.content_length < 0 THEN NULL ELSE substring(_contents FROM (
+                     SELECT coalesce(sum(greatest(p.l, 0)), 0) + 1
+                       FROM unnest(_content_lengths) WITH ORDINALITY AS p(l, i) WHERE p.i < f.n
+                   )::integer FOR f.content_length) END,
+                   _now, _now
+              FROM unnest(_ids, _names, _mimetypes, _sizes, _hashes, _storage_keys, _content_lengths)
+                   WITH ORDINALITY AS f(id, name, mimetype, size, sha256, storage_key, content_length, n)
             -- A row that exists keeps its id and created time; its content and updated time
             -- change, and a take() that holds it no longer does.
             ON CONFLICT (session_key, bundle, name) DO UPDATE
@@ -93,7 +102,7 @@ export class InlineContent1764316800000 implements MigrationInterface {
 
 /** The put function's argument types: with its qualified name, how the module finds it. */
 export const PUT_FUNCTION_ARGUMENTS =
-  '(integer, integer, varchar, varchar, varchar[], varchar[], varchar[], bigint[], varchar[], varchar[], bytea[], bigint, bigint, bigint, bigint)';
+  '(integer, integer, varchar, varchar, varchar[], varchar[], varchar[], bigint[], varchar[], varchar[], bytea, integer[], bigint, bigint, bigint, bigint)';
 
 const PREVIOUS_ARGUMENTS =
   '(integer, integer, varchar, varchar, varchar[], varchar[], varchar[], bigint[], varchar[], varchar[], bigint, bigint, bigint, bigint)';

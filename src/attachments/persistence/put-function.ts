@@ -33,7 +33,7 @@ export async function putInOneCall(
 ): Promise<UpsertResult | QuotaRefusal> {
   const now = Date.now();
   const result = await dataSource.query<PutFunctionRow[]>(
-    `SELECT * FROM ${putFunction}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+    `SELECT * FROM ${putFunction}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
     [
       ...lock,
       sessionKey,
@@ -44,7 +44,9 @@ export async function putInOneCall(
       rows.map((row) => row.size),
       rows.map((row) => row.sha256),
       rows.map((row) => row.storageKey),
-      rows.map((row) => row.content),
+      // The inline files' bytes in one binary parameter, and where each one ends (-1: none).
+      Buffer.concat(rows.flatMap((row) => (row.content ? [row.content] : []))),
+      rows.map((row) => (row.content ? row.content.byteLength : -1)),
       now,
       quotas.filesPerBundle,
       quotas.bytesPerSession,
