@@ -116,7 +116,7 @@ export class AttachmentsService {
     if (!isAllowedType(mimetype, this.options.allowedTypes)) {
       throw AttachmentsException.create('type_not_allowed', `${mimetype} is not accepted here`);
     }
-    if (ended && head.byteLength <= inlineMaxSize) {
+    if (ended && inlineMaxSize > 0 && head.byteLength <= inlineMaxSize) {
       meter.feed(head);
       await meter.verdict();
       return { name, mimetype, size: meter.size, sha256: meter.sha256(), storageKey: newInlineKey(), content: head };

@@ -53,14 +53,17 @@ export class ByteMeter {
     const recheck = this.recheck;
     if (recheck && this.counted > recheck.afterBytes) {
       this.recheck = undefined;
-      this.rechecked = recheck.limit().then((tighter) => {
-        if (tighter.maxBytes < this.limit.maxBytes) this.limit = tighter;
-        if (this.counted > this.limit.maxBytes) {
-          const error = this.limit.tooLarge();
-          this.onLateFailure?.(error);
+      this.rechecked = recheck
+        .limit()
+        .then((tighter) => {
+          if (tighter.maxBytes < this.limit.maxBytes) this.limit = tighter;
+          if (this.counted > this.limit.maxBytes) throw this.limit.tooLarge();
+        })
+        .catch((error: unknown) => {
+          // Too large after all, or the look-up failed: either way the rest need not arrive.
+          this.onLateFailure?.(error as Error);
           throw error;
-        }
-      });
+        });
       // verdict() reports it; until then it must not count as unhandled.
       this.rechecked.catch(() => undefined);
     }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ByteSource } from './storage/attachment-storage.js';
 
@@ -9,13 +9,14 @@ import type { ByteSource } from './storage/attachment-storage.js';
  *
  * Such a row still has a storage key, so that the unique index on storage keys and every
  * query that hands keys around stay as they are: a marker key that no storage ever lists, made
- * of this prefix and 128 random bits. Keys of this shape are never given to the storage (see
+ * of this prefix and a random UUID (122 random bits; Node draws them from a cached batch, where
+ * randomBytes would ask OpenSSL on every upload). Keys of this shape are never given to the storage (see
  * `storedKeys`); a storage that returned one would be refused.
  */
 const INLINE_KEY_PREFIX = 'inline:';
 
 export function newInlineKey(): string {
-  return INLINE_KEY_PREFIX + randomBytes(16).toString('hex');
+  return INLINE_KEY_PREFIX + randomUUID();
 }
 
 export function isInlineKey(key: string): boolean {
