@@ -312,6 +312,8 @@ async function bigFiles(): Promise<void> {
       ceiling: () => download(`${servers.ceiling.baseUrl}/files/${blob}`),
     };
     for (const server of orderOf(_round, ['module', 'stock', 'ceiling'])) {
+      // The uploads before left dirty pages (the probe ones of servers that do not fsync).
+      await settle();
       const result = await downloads[server]!();
       if (result.status !== 200 || result.bytes !== plan.big)
         throw new Error(`${server}: download gave ${result.status}, ${result.bytes} bytes`);
