@@ -155,12 +155,15 @@ await sql(
     `SELECT gen_random_uuid()::text, $1, 'listing', 'list-' || g, 'text/plain', 1, repeat('0', 64), md5('list' || g), $2, $2 FROM generate_series(1, 999) g`,
   [listKey, now],
 );
-await sql(
-  moduleDb,
-  `INSERT INTO session_attachments (id, session_key, bundle, name, mimetype, size, sha256, storage_key, created_at, updated_at) ` +
-    `SELECT gen_random_uuid()::text, 'other-' || (g % 100000), 'b' || (g % 7), 'f' || g, 'text/plain', 1, repeat('0', 64), md5('other' || g), $1, $1 FROM generate_series(1, $2::int) g`,
-  [now, plan.listRows - 1000],
-);
+// Both module servers get the same table: inserts into a table of a million rows (random index
+// pages, full-page writes after each checkpoint) cost more than into an empty one.
+for (const db of [moduleDb, nondurableDb])
+  await sql(
+    db,
+    `INSERT INTO session_attachments (id, session_key, bundle, name, mimetype, size, sha256, storage_key, created_at, updated_at) ` +
+      `SELECT gen_random_uuid()::text, 'other-' || (g % 100000), 'b' || (g % 7), 'f' || g, 'text/plain', 1, repeat('0', 64), md5('other' || g), $1, $1 FROM generate_series(1, $2::int) g`,
+    [now, plan.listRows - 1000],
+  );
 await sql(
   stockDb,
   `INSERT INTO baseline_uploads (id, bundle, name, mimetype, size, path) SELECT gen_random_uuid(), CASE WHEN g <= 1000 THEN 'listing' ELSE 'b' || (g % 100000) END, 'f' || g, 'text/plain', 1, 'x' FROM generate_series(1, $1::int) g`,
@@ -168,7 +171,7 @@ await sql(
 );
 // VACUUM, not only ANALYZE: otherwise autovacuum wakes on the million new rows during the
 // first measurements and slows whichever server happens to run then.
-await sql(moduleDb, 'VACUUM ANALYZE session_attachments');
+for (const db of [moduleDb, nondurableDb]) await sql(db, 'VACUUM ANALYZE session_attachments');
 await sql(stockDb, 'VACUUM ANALYZE baseline_uploads');
 
 async function seedSweep(): Promise<void> {
