@@ -1,6 +1,8 @@
-// `npm run bench [-- --quick]`: this module (a) against the stock Nest approach (b: Multer disk
-// storage + a TypeORM insert) and a ceiling (c: plain http + busboy to disk), interleaved in one
-// run on one PostgreSQL, medians over rounds, ratios a/b and a/c. Nothing here is asserted.
+// `npm run bench [-- --quick]`: this module, durable (its default) and with `durable: false`,
+// against the stock Nest approach (Multer disk storage + a TypeORM insert) and two ceilings
+// (plain http + busboy + SHA-256 to disk; the durable one also fsyncs the file and its folder
+// before answering), interleaved in one run on one PostgreSQL, medians over rounds, and the
+// ratios that the performance targets are stated in. Nothing here is asserted.
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -32,7 +34,25 @@ const plan = quick
   ? { big: 64 * MiB, probe: 16 * MiB, burstSeconds: 3, listRows: 20_000, listSeconds: 2, sweepRows: 5_000, rounds: 3 }
   : { big: 1024 * MiB, probe: 64 * MiB, burstSeconds: 15, listRows: 1_000_000, listSeconds: 3, sweepRows: 100_000, rounds: 3 };
 
-type Server = 'a' | 'b' | 'c';
+/** Every server the bench runs, by the name the table and the JSON give it. */
+const SERVERS = {
+  module: 'the demo app with this module, as shipped (durable)',
+  'module-nondurable': 'the same with DiskStorage `durable: false`',
+  stock: 'Nest + Multer disk storage (AnyFilesInterceptor) + TypeORM save',
+  ceiling: 'node http + busboy + SHA-256 to disk; express.static for downloads',
+  'ceiling-durable': 'the ceiling, plus fsync of the file and of its folder before answering',
+} as const;
+type Server = keyof typeof SERVERS;
+const ALL_SERVERS = Object.keys(SERVERS) as Server[];
+
+/** The ratios printed per measure: [label, numerator, denominator]. */
+const RATIOS: Array<[string, Server, Server]> = [
+  ['module/stock', 'module', 'stock'],
+  ['module/ceil-dur', 'module', 'ceiling-durable'],
+  ['nondur/stock', 'module-nondurable', 'stock'],
+  ['module/ceiling', 'module', 'ceiling'],
+];
+
 interface Metric {
   label: string;
   unit: string;
@@ -58,9 +78,10 @@ if (!process.env.DATABASE_URL) {
   process.env.DATABASE_URL = postgres.url;
 }
 const moduleDb = await createTestDatabase('postgres');
-const baselineDb = await createTestDatabase('postgres');
+const nondurableDb = await createTestDatabase('postgres');
+const stockDb = await createTestDatabase('postgres');
 const work = await mkdtemp(join(tmpdir(), 'attachments-bench-'));
-const dirs = { a: join(work, 'module'), b: join(work, 'baseline'), c: join(work, 'ceiling') };
+const dirs = Object.fromEntries(ALL_SERVERS.map((server) => [server, join(work, server)])) as Record<Server, string>;
 for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
 
 log(`writing ${plan.big / MiB} MiB and ${plan.probe / MiB} MiB source files`);
@@ -81,12 +102,22 @@ await writeFile(
 );
 
 const servers: Record<Server, BenchServer> = {
-  a: await startServer('module', 'module-server', { ...moduleDb.env, ATTACHMENTS_DIR: dirs.a }),
-  b: await startServer('baseline', 'multer-server', { ...baselineDb.env, UPLOAD_DIR: dirs.b }),
-  c: await startServer('ceiling', 'ceiling-server', { UPLOAD_DIR: dirs.c, STATIC_DIR: dirs.a }),
+  module: await startServer('module', 'module-server', { ...moduleDb.env, ATTACHMENTS_DIR: dirs.module }),
+  'module-nondurable': await startServer('module-nondurable', 'module-server', {
+    ...nondurableDb.env,
+    ATTACHMENTS_DIR: dirs['module-nondurable'],
+    ATTACHMENTS_DURABLE: '0',
+  }),
+  stock: await startServer('stock', 'multer-server', { ...stockDb.env, UPLOAD_DIR: dirs.stock }),
+  ceiling: await startServer('ceiling', 'ceiling-server', { UPLOAD_DIR: dirs.ceiling, STATIC_DIR: dirs.module }),
+  'ceiling-durable': await startServer('ceiling-durable', 'ceiling-server', {
+    UPLOAD_DIR: dirs['ceiling-durable'],
+    DURABLE: '1',
+  }),
 };
-const uploadPath: Record<Server, string> = { a: '/attachments/bench', b: '/baseline/bench', c: '/upload' };
-const bigPath: Record<Server, string> = { a: '/attachments/bench-big', b: '/baseline/bench-big', c: '/upload' };
+const isModule = (server: Server) => server === 'module' || server === 'module-nondurable';
+const uploadPath = (server: Server, bundle: string) =>
+  isModule(server) ? `/attachments/${bundle}` : server === 'stock' ? `/baseline/${bundle}` : '/upload';
 const sql = <T>(db: typeof moduleDb, text: string, values: unknown[] = []) =>
   withClient(db.env.DATABASE_URL!, (client) => client.query(text, values)).then((result) => result.rows as T[]);
 
@@ -110,9 +141,9 @@ function cannon(options: autocannon.Options): Promise<autocannon.Result> {
 
 const smallBody = Buffer.concat([Buffer.from(multipartHead('file', 'small.txt')), randomBytes(1024), Buffer.from(multipartTail)]);
 
-// The list: 1,000 attachments of one visitor among `listRows` in the table, the same shape for the baseline.
+// The list: 1,000 attachments of one visitor among `listRows` in the table, the same shape for the stock code.
 log(`seeding ${plan.listRows} rows for the list`);
-const seedUpload = await uploadFile(`${servers.a.baseUrl}/attachments/listing`, probe, plan.probe, 'seed.bin');
+const seedUpload = await uploadFile(`${servers.module.baseUrl}/attachments/listing`, probe, plan.probe, 'seed.bin');
 const listCookie = seedUpload.cookie!;
 const [{ session_key: listKey }] = (await sql<{ session_key: string }>(
   moduleDb,
@@ -121,37 +152,45 @@ const [{ session_key: listKey }] = (await sql<{ session_key: string }>(
 const now = Date.now();
 await sql(
   moduleDb,
-  `INSERT INTO session_attachments SELECT gen_random_uuid()::text, $1, 'listing', 'list-' || g, 'text/plain', 1, repeat('0', 64), md5('list' || g), $2, $2 FROM generate_series(1, 999) g`,
+  `INSERT INTO session_attachments (id, session_key, bundle, name, mimetype, size, sha256, storage_key, created_at, updated_at) ` +
+    `SELECT gen_random_uuid()::text, $1, 'listing', 'list-' || g, 'text/plain', 1, repeat('0', 64), md5('list' || g), $2, $2 FROM generate_series(1, 999) g`,
   [listKey, now],
 );
+// Both module servers get the same table: inserts into a table of a million rows (random index
+// pages, full-page writes after each checkpoint) cost more than into an empty one.
+for (const db of [moduleDb, nondurableDb])
+  await sql(
+    db,
+    `INSERT INTO session_attachments (id, session_key, bundle, name, mimetype, size, sha256, storage_key, created_at, updated_at) ` +
+      `SELECT gen_random_uuid()::text, 'other-' || (g % 100000), 'b' || (g % 7), 'f' || g, 'text/plain', 1, repeat('0', 64), md5('other' || g), $1, $1 FROM generate_series(1, $2::int) g`,
+    [now, plan.listRows - 1000],
+  );
 await sql(
-  moduleDb,
-  `INSERT INTO session_attachments SELECT gen_random_uuid()::text, 'other-' || (g % 100000), 'b' || (g % 7), 'f' || g, 'text/plain', 1, repeat('0', 64), md5('other' || g), $1, $1 FROM generate_series(1, $2::int) g`,
-  [now, plan.listRows - 1000],
-);
-await sql(
-  baselineDb,
+  stockDb,
   `INSERT INTO baseline_uploads (id, bundle, name, mimetype, size, path) SELECT gen_random_uuid(), CASE WHEN g <= 1000 THEN 'listing' ELSE 'b' || (g % 100000) END, 'f' || g, 'text/plain', 1, 'x' FROM generate_series(1, $1::int) g`,
   [plan.listRows],
 );
-await sql(moduleDb, 'ANALYZE session_attachments');
-await sql(baselineDb, 'ANALYZE baseline_uploads');
+// VACUUM, not only ANALYZE: otherwise autovacuum wakes on the million new rows during the
+// first measurements and slows whichever server happens to run then.
+for (const db of [moduleDb, nondurableDb]) await sql(db, 'VACUUM ANALYZE session_attachments');
+await sql(stockDb, 'VACUUM ANALYZE baseline_uploads');
 
 async function seedSweep(): Promise<void> {
   const keys = Array.from({ length: plan.sweepRows }, () => randomBytes(16).toString('hex'));
   const folders = new Set(keys.map((key) => key.slice(0, 2)));
-  for (const folder of folders) await mkdir(join(dirs.a, 'blobs', folder), { recursive: true });
+  for (const folder of folders) await mkdir(join(dirs.module, 'blobs', folder), { recursive: true });
   // Synchronous writes: for 100,000 one-byte files, a tight loop beats the thread pool.
-  for (const key of keys) writeFileSync(join(dirs.a, 'blobs', key.slice(0, 2), key), 'x');
+  for (const key of keys) writeFileSync(join(dirs.module, 'blobs', key.slice(0, 2), key), 'x');
   await sql(
     moduleDb,
-    `INSERT INTO session_attachments SELECT gen_random_uuid()::text, 'old-' || (n % 5000), 'old', 'old-' || n, 'text/plain', 1, repeat('0', 64), k, $2, $2 FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n)`,
+    `INSERT INTO session_attachments (id, session_key, bundle, name, mimetype, size, sha256, storage_key, created_at, updated_at) ` +
+      `SELECT gen_random_uuid()::text, 'old-' || (n % 5000), 'old', 'old-' || n, 'text/plain', 1, repeat('0', 64), k, $2, $2 FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n)`,
     [keys, now - 2 * DAY],
   );
-  const paths = keys.map((key) => join(dirs.b, key));
+  const paths = keys.map((key) => join(dirs.stock, key));
   for (const path of paths) writeFileSync(path, 'x');
   await sql(
-    baselineDb,
+    stockDb,
     `INSERT INTO baseline_uploads (id, bundle, name, mimetype, size, path, created) SELECT gen_random_uuid(), 'old', 'old-' || n, 'text/plain', 1, p, now() - interval '2 days' FROM unnest($1::text[]) WITH ORDINALITY AS t(p, n)`,
     [paths],
   );
@@ -161,7 +200,7 @@ function runSweepProcess(): Promise<{ count: number; durationMs: number }> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['dist/bench/servers/sweep-once.js'], {
       cwd: projectRoot,
-      env: { ...process.env, ...moduleDb.env, ATTACHMENTS_DIR: dirs.a, OLDER_THAN_MS: String(DAY) },
+      env: { ...process.env, ...moduleDb.env, ATTACHMENTS_DIR: dirs.module, OLDER_THAN_MS: String(DAY) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let output = '';
@@ -172,14 +211,17 @@ function runSweepProcess(): Promise<{ count: number; durationMs: number }> {
   });
 }
 
+const SWEEP_LABEL = `sweep ${plan.sweepRows.toLocaleString('en')} rows (module: 8 visitors uploading meanwhile)`;
+
 /** The module's expiry sweep, in a process of its own, while eight visitors keep uploading. */
 async function moduleSweep(): Promise<void> {
-  const sweepVisitors = await visitorCookies(servers.a.baseUrl + uploadPath.a, 8);
+  const url = servers.module.baseUrl + uploadPath('module', 'bench');
+  const sweepVisitors = await visitorCookies(url, 8);
   let uploadsDone!: () => void;
   const uploadsStopped = new Promise<void>((done) => (uploadsDone = done));
   const uploads = autocannon(
     {
-      url: servers.a.baseUrl + uploadPath.a,
+      url,
       method: 'POST',
       connections: sweepVisitors.length,
       duration: 600,
@@ -189,32 +231,32 @@ async function moduleSweep(): Promise<void> {
     },
     (_error, result) => {
       if (result && (result.non2xx > 0 || result.errors > 0))
-        log(`  a: ${result.non2xx} non-2xx, ${result.errors} errors while sweeping`);
+        log(`  module: ${result.non2xx} non-2xx, ${result.errors} errors while sweeping`);
       uploadsDone();
     },
   );
   const report = await runSweepProcess();
   uploads.stop();
   await uploadsStopped;
-  record('sweep', SWEEP_LABEL, 'rows/s', 'higher', 'a', report.count / (report.durationMs / 1000));
+  record('sweep', SWEEP_LABEL, 'rows/s', 'higher', 'module', report.count / (report.durationMs / 1000));
 }
 
-/** The baseline's sweep: what a hand-written cron would do, one DELETE … RETURNING and unlinks. */
-async function baselineSweep(): Promise<void> {
+/** The stock code's sweep: what a hand-written cron would do, one DELETE … RETURNING and unlinks. */
+async function stockSweep(): Promise<void> {
   const started = performance.now();
   const gone = await sql<{ path: string }>(
-    baselineDb,
+    stockDb,
     `DELETE FROM baseline_uploads WHERE created < now() - interval '1 day' RETURNING path`,
   );
   for (let start = 0; start < gone.length; start += 1000)
     await Promise.all(gone.slice(start, start + 1000).map((row) => unlink(row.path).catch(() => undefined)));
-  record('sweep', SWEEP_LABEL, 'rows/s', 'higher', 'b', gone.length / ((performance.now() - started) / 1000));
+  record('sweep', SWEEP_LABEL, 'rows/s', 'higher', 'stock', gone.length / ((performance.now() - started) / 1000));
 }
-const SWEEP_LABEL = `sweep ${plan.sweepRows.toLocaleString('en')} rows (a: 8 visitors uploading meanwhile)`;
 
 /**
  * Flushes what earlier steps left dirty (written files, PostgreSQL's buffers) and pauses, so
- * that a measurement does not pay for the writeback of the one before it.
+ * that a measurement does not pay for the writeback of the one before it. Servers that do not
+ * fsync leave their whole file dirty: without this, whoever runs next pays for its writeback.
  */
 async function settle(): Promise<void> {
   await new Promise<void>((done, fail) =>
@@ -230,8 +272,8 @@ async function settle(): Promise<void> {
 // Measure by measure, each over all rounds with the servers interleaved (who goes first
 // rotates), so that no measure runs after another's heavy leftovers (a sweep's mass deletes,
 // say) in some rounds and not in others.
-function orderOf(round: number): Server[] {
-  return (['a', 'b', 'c'] as Server[]).map((_, index, all) => all[(index + round) % all.length]!);
+function orderOf(round: number, among: readonly Server[] = ALL_SERVERS): Server[] {
+  return among.map((_, index) => among[(index + round) % among.length]!);
 }
 
 async function inRounds(name: string, measure: (round: number, order: Server[]) => Promise<void>): Promise<void> {
@@ -242,98 +284,139 @@ async function inRounds(name: string, measure: (round: number, order: Server[]) 
   }
 }
 
-await inRounds('big files', async (_round, order) => {
-  let moduleCookie: string | undefined;
-  for (const server of order) {
-    const { result, peakGrowth } = await withPeakRss(servers[server].pid, () =>
-      uploadFile(servers[server].baseUrl + bigPath[server], source, plan.big, 'big.bin'),
-    );
-    if (result.status !== 201) throw new Error(`${server}: big upload answered ${result.status}`);
-    if (server === 'a') moduleCookie = result.cookie;
-    record('upload', `upload ${plan.big / MiB} MiB`, 'MiB/s', 'higher', server, plan.big / MiB / result.seconds);
-    record('upload-rss', `  peak RSS growth, ${plan.big / MiB} MiB file`, 'MiB', 'lower', server, peakGrowth / MiB);
-  }
-  // A smaller file's RSS growth, then downloads.
-  const probeRun = await withPeakRss(servers.a.pid, () =>
-    uploadFile(`${servers.a.baseUrl}/attachments/probe`, probe, plan.probe, 'probe.bin'),
-  );
-  record('probe-rss', `  peak RSS growth, ${plan.probe / MiB} MiB file`, 'MiB', 'lower', 'a', probeRun.peakGrowth / MiB);
+/** Big uploads on every server, each after a settle; then downloads of the same file. */
+async function bigFiles(): Promise<void> {
+  await inRounds('big files', async (_round, order) => {
+    const cookies: Partial<Record<Server, string>> = {};
+    for (const server of order) {
+      await settle();
+      const { result, peakGrowth } = await withPeakRss(servers[server].pid, () =>
+        uploadFile(servers[server].baseUrl + uploadPath(server, 'bench-big'), source, plan.big, 'big.bin'),
+      );
+      if (result.status !== 201) throw new Error(`${server}: big upload answered ${result.status}`);
+      cookies[server] = result.cookie;
+      record('upload', `upload ${plan.big / MiB} MiB`, 'MiB/s', 'higher', server, plan.big / MiB / result.seconds);
+      record('upload-rss', `  peak RSS growth, ${plan.big / MiB} MiB file`, 'MiB', 'lower', server, peakGrowth / MiB);
+    }
+    // A smaller file's RSS growth and speed (the module's memory must stay flat in file size).
+    for (const server of orderOf(_round, ['module', 'module-nondurable', 'stock', 'ceiling-durable'])) {
+      await settle();
+      const probeRun = await withPeakRss(servers[server].pid, () =>
+        uploadFile(servers[server].baseUrl + uploadPath(server, 'probe'), probe, plan.probe, 'probe.bin'),
+      );
+      record('probe', `upload ${plan.probe / MiB} MiB`, 'MiB/s', 'higher', server, plan.probe / MiB / probeRun.result.seconds);
+      record('probe-rss', `  peak RSS growth, ${plan.probe / MiB} MiB file`, 'MiB', 'lower', server, probeRun.peakGrowth / MiB);
+    }
 
-  // Downloads of the same 1 GiB: the module, the baseline's sendFile, express.static on the module's blob.
-  const blob = await largestFile(dirs.a);
-  const downloads: Record<Server, () => ReturnType<typeof download>> = {
-    a: () => download(`${servers.a.baseUrl}/attachments/bench-big/big.bin`, moduleCookie),
-    b: () => download(`${servers.b.baseUrl}/baseline/bench-big/big.bin`),
-    c: () => download(`${servers.c.baseUrl}/files/${blob}`),
-  };
-  for (const server of order) {
-    const result = await downloads[server]();
-    if (result.status !== 200 || result.bytes !== plan.big)
-      throw new Error(`${server}: download gave ${result.status}, ${result.bytes} bytes`);
-    record('download', `download ${plan.big / MiB} MiB`, 'MiB/s', 'higher', server, plan.big / MiB / result.seconds);
-  }
-  await fetch(`${servers.a.baseUrl}/attachments/bench-big`, { method: 'DELETE', headers: { cookie: moduleCookie ?? '' } });
-  await emptyFolder(dirs.b);
-  await emptyFolder(dirs.c);
-  await sql(baselineDb, `DELETE FROM baseline_uploads WHERE bundle IN ('bench', 'bench-big')`);
-});
-
-await inRounds('1 KiB bursts', async (_round, order) => {
-  for (const server of order) {
-    // 32 visitors, one per connection, each with its own session (the module's cookie), each
-    // uploading small.txt again and again: after the first upload, every one replaces.
-    const cookies = server === 'a' ? await visitorCookies(servers.a.baseUrl + uploadPath.a, 32) : [];
-    const result = await cannon({
-      url: servers[server].baseUrl + uploadPath[server],
-      method: 'POST',
-      connections: 32,
-      duration: plan.burstSeconds,
-      headers: { 'content-type': multipartType },
-      body: smallBody,
-      setupClient: (client) => {
-        const cookie = cookies.pop();
-        if (cookie) client.setHeaders({ 'content-type': multipartType, cookie });
-      },
-    });
-    if (result.non2xx > 0 || result.errors > 0)
-      log(`  ${server}: ${result.non2xx} non-2xx, ${result.errors} errors in the 1 KiB burst`);
-    record('small', '1 KiB uploads, 32 connections', 'req/s', 'higher', server, result.requests.average);
-    record('small-p99', '  p99 latency', 'ms', 'lower', server, result.latency.p99);
-  }
-});
-
-await inRounds('lists', async () => {
-  for (const server of ['a', 'b'] as Server[]) {
-    const listing = {
-      url: server === 'a' ? `${servers.a.baseUrl}/attachments/listing` : `${servers.b.baseUrl}/baseline/listing`,
-      // One client at a time: the latency of a list, not of a queue of them.
-      connections: 1,
-      headers: server === 'a' ? { cookie: listCookie } : {},
+    // Downloads of the same big file: the module, the stock code's sendFile, express.static on the module's blob.
+    const blob = await largestFile(dirs.module);
+    const downloads: Partial<Record<Server, () => ReturnType<typeof download>>> = {
+      module: () => download(`${servers.module.baseUrl}/attachments/bench-big/big.bin`, cookies.module),
+      stock: () => download(`${servers.stock.baseUrl}/baseline/bench-big/big.bin`),
+      ceiling: () => download(`${servers.ceiling.baseUrl}/files/${blob}`),
     };
-    // A second of warm-up, not measured (JIT, PostgreSQL's buffers), for both servers alike.
-    await cannon({ ...listing, duration: 1 });
-    const result = await cannon({ ...listing, duration: plan.listSeconds });
-    record(
-      'list',
-      `list 1,000 of ${plan.listRows.toLocaleString('en')} rows, 1 client, p99`,
-      'ms',
-      'lower',
-      server,
-      result.latency.p99,
-    );
-  }
-});
+    for (const server of orderOf(_round, ['module', 'stock', 'ceiling'])) {
+      // The uploads before left dirty pages (the probe ones of servers that do not fsync).
+      await settle();
+      const result = await downloads[server]!();
+      if (result.status !== 200 || result.bytes !== plan.big)
+        throw new Error(`${server}: download gave ${result.status}, ${result.bytes} bytes`);
+      record(
+        'download',
+        `download ${plan.big / MiB} MiB (ceiling: express.static)`,
+        'MiB/s',
+        'higher',
+        server,
+        plan.big / MiB / result.seconds,
+      );
+    }
+    for (const server of ['module', 'module-nondurable'] as const) {
+      for (const bundle of ['bench-big', 'probe'])
+        await fetch(`${servers[server].baseUrl}/attachments/${bundle}`, {
+          method: 'DELETE',
+          headers: { cookie: cookies[server] ?? '' },
+        });
+    }
+    for (const server of ['stock', 'ceiling', 'ceiling-durable'] as const) await emptyFolder(dirs[server]);
+    await sql(stockDb, `DELETE FROM baseline_uploads WHERE bundle IN ('bench', 'bench-big', 'probe')`);
+  });
+}
 
-await inRounds('sweeps', async (round) => {
-  await seedSweep();
-  await settle();
-  // Who sweeps first alternates: the first meets whatever the machine is still doing.
-  const sweeps = [moduleSweep, baselineSweep];
-  for (const sweep of round % 2 ? sweeps : sweeps.reverse()) await sweep();
-});
+/**
+ * 32 visitors, one per connection, each with its own session (the module's cookie), each
+ * uploading small.txt again and again: after the first upload, every one replaces. Every
+ * server gets the same unmeasured warm-up burst first (JIT, connection pools).
+ */
+async function smallBursts(): Promise<void> {
+  await inRounds('1 KiB bursts', async (_round, order) => {
+    for (const server of order) {
+      const url = servers[server].baseUrl + uploadPath(server, 'bench');
+      const burst = async (seconds: number) => {
+        const cookies = isModule(server) ? await visitorCookies(url, 32) : [];
+        return cannon({
+          url,
+          method: 'POST',
+          connections: 32,
+          duration: seconds,
+          headers: { 'content-type': multipartType },
+          body: smallBody,
+          setupClient: (client) => {
+            const cookie = cookies.pop();
+            if (cookie) client.setHeaders({ 'content-type': multipartType, cookie });
+          },
+        });
+      };
+      await burst(1);
+      const result = await burst(plan.burstSeconds);
+      if (result.non2xx > 0 || result.errors > 0)
+        log(`  ${server}: ${result.non2xx} non-2xx, ${result.errors} errors in the 1 KiB burst`);
+      record('small', '1 KiB uploads, 32 connections', 'req/s', 'higher', server, result.requests.average);
+      record('small-p99', '  p99 latency', 'ms', 'lower', server, result.latency.p99);
+    }
+  });
+}
+
+async function lists(): Promise<void> {
+  await inRounds('lists', async (round) => {
+    for (const server of orderOf(round, ['module', 'stock'])) {
+      const listing = {
+        url: server === 'module' ? `${servers.module.baseUrl}/attachments/listing` : `${servers.stock.baseUrl}/baseline/listing`,
+        // One client at a time: the latency of a list, not of a queue of them.
+        connections: 1,
+        headers: server === 'module' ? { cookie: listCookie } : {},
+      };
+      // A second of warm-up, not measured (JIT, PostgreSQL's buffers), for both servers alike.
+      await cannon({ ...listing, duration: 1 });
+      const result = await cannon({ ...listing, duration: plan.listSeconds });
+      record(
+        'list',
+        `list 1,000 of ${plan.listRows.toLocaleString('en')} rows, 1 client, p99`,
+        'ms',
+        'lower',
+        server,
+        result.latency.p99,
+      );
+    }
+  });
+}
+
+async function sweeps(): Promise<void> {
+  await inRounds('sweeps', async (round) => {
+    await seedSweep();
+    await settle();
+    // Who sweeps first alternates: the first meets whatever the machine is still doing.
+    const order = [moduleSweep, stockSweep];
+    for (const sweep of round % 2 ? order : order.reverse()) await sweep();
+  });
+}
+
+await bigFiles();
+await smallBursts();
+await lists();
+await sweeps();
 
 await inRounds('previews', () =>
-  benchPreviews(servers.a, (key, label, unit, better, value) => record(key, label, unit, better, 'a', value), {
+  benchPreviews(servers.module, (key, label, unit, better, value) => record(key, label, unit, better, 'module', value), {
     photos: quick ? 3 : 10,
     cachedSeconds: plan.listSeconds,
   }),
@@ -342,8 +425,7 @@ await inRounds('previews', () =>
 for (const server of Object.values(servers)) await server.stop();
 // The S3 rows (bench/s3.ts): S3Storage against the direct SDK on one s3rver, their own table.
 await (await import('./s3.js')).benchS3({ quick, log });
-await moduleDb.drop();
-await baselineDb.drop();
+for (const db of [moduleDb, nondurableDb, stockDb]) await db.drop();
 await rm(work, { recursive: true, force: true });
 await postgres?.stop();
 
@@ -355,26 +437,28 @@ const rows = [...metrics.entries()].map(([key, metric]) => {
   const medians = Object.fromEntries(
     Object.entries(metric.rounds).map(([server, values]) => [server, median(values)]),
   ) as Partial<Record<Server, number>>;
-  return { key, ...metric, medians };
+  const ratios = Object.fromEntries(
+    RATIOS.flatMap(([label, a, b]) =>
+      medians[a] !== undefined && medians[b] ? [[label, Number((medians[a] / medians[b]).toFixed(3))]] : [],
+    ),
+  );
+  return { key, ...metric, medians, ratios };
 });
-const header = ['measure', 'unit', '(a) module', '(b) baseline', '(c) ceiling', 'a/b', 'a/c'];
+const header = ['measure', 'unit', ...ALL_SERVERS, ...RATIOS.map(([label]) => label)];
 const table = rows.map((row) => [
   row.label || `  ${row.key}`,
   row.unit,
-  format(row.medians.a),
-  format(row.medians.b),
-  format(row.medians.c),
-  ratio(row.medians.a, row.medians.b),
-  ratio(row.medians.a, row.medians.c),
+  ...ALL_SERVERS.map((server) => format(row.medians[server])),
+  ...RATIOS.map(([, a, b]) => ratio(row.medians[a], row.medians[b])),
 ]);
 const widths = header.map((title, column) => Math.max(title.length, ...table.map((line) => line[column]!.length)));
 const line = (cells: string[]) =>
   cells.map((cell, column) => (column < 2 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
 console.log(`\nnestjs-session-attachments bench${quick ? ' (--quick)' : ''}: medians of ${plan.rounds} rounds`);
-console.log('(b) = Nest + Multer disk storage + TypeORM insert; (c) = node http + busboy to disk, express.static for downloads');
+for (const [server, description] of Object.entries(SERVERS)) console.log(`  ${server}: ${description}`);
 console.log(line(header));
 for (const cells of table) console.log(line(cells));
-const json = { quick, plan, date: new Date().toISOString(), node: process.version, results: rows };
+const json = { quick, plan, date: new Date().toISOString(), node: process.version, servers: SERVERS, results: rows };
 await mkdir(join(projectRoot, 'bench', 'results'), { recursive: true });
 await writeFile(join(projectRoot, 'bench', 'results', 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
 console.log('written to bench/results/latest.json');

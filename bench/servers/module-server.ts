@@ -1,6 +1,9 @@
-// (a) The demo app with this module, limits raised so a 1 GiB file is accepted.
+// The demo app with this module, limits raised so a 1 GiB file is accepted.
+// `ATTACHMENTS_DURABLE=0` runs its DiskStorage with `durable: false` (no fsync at all);
+// `ATTACHMENTS_INLINE_MAX_SIZE` sets `inlineMaxSize` (the default when unset).
 import './exit-on-sigterm.js';
 import 'reflect-metadata';
+import { DiskStorage } from '../../src/attachments/index.js';
 import { createDemoApp } from '../../src/bootstrap.js';
 import { demoConfigFromEnv } from '../../src/demo-config.js';
 
@@ -11,7 +14,9 @@ const app = await createDemoApp(
   {
     logger: false,
     attachments: {
+      storage: new DiskStorage({ directory: config.attachmentsDirectory, durable: process.env.ATTACHMENTS_DURABLE !== '0' }),
       sweepEvery: false,
+      inlineMaxSize: process.env.ATTACHMENTS_INLINE_MAX_SIZE,
       limits: { fileSize: '2GB', bytesPerSession: '4GB', filesPerBundle: 5000, filesPerRequest: 5 },
     },
   },

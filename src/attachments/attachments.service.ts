@@ -6,7 +6,8 @@ import { RESOLVED_ATTACHMENTS_OPTIONS } from './attachments.tokens.js';
 import { AttachmentsException } from './attachments.errors.js';
 import type { ResolvedAttachmentsOptions } from './attachments.options.js';
 import { ByteMeter, type ByteLimit } from './byte-meter.js';
-import { detectType, isAllowedType, SNIFF_BYTES, UNKNOWN_TYPE } from './content-type.js';
+import { asReadable, inlineStream, isInlineKey, newInlineKey, readPrefix, storedKeys } from './inline-content.js';
+import { detectType, isAllowedType, SNIFF_BYTES } from './content-type.js';
 import { inspectStoredFile } from './inspection/inspect-stored-file.js';
 import { assertBundleId, fileNameFromUrl, normalizeFileName } from './names.js';
 import { AttachmentRecords } from './persistence/attachment-records.js';
@@ -20,6 +21,8 @@ import { AttachmentStorage, InjectAttachmentStorage } from './storage/attachment
 /** An attachment with what only the module itself needs to read it. */
 export interface StoredAttachment extends Attachment {
   storageKey: string;
+  /** The bytes, for a small file that travels with its row; null when the storage holds them. */
+  content: Buffer | null;
 }
 
 /** Receives each file of a bundle being taken; the bundle is removed only if every call succeeds. */
@@ -52,34 +55,16 @@ export class AttachmentsService {
     const written: string[] = [];
     try {
       for await (const file of files) {
-        const name = normalizeFileName(file.name);
-        let mimetype = UNKNOWN_TYPE;
-        const meter = new ByteMeter({
-          // The session quota caps the file too, so both are enforced while streaming: from
-          // what this request has staged at once, and from what the session already holds once
-          // the file is big enough for the look-up to pay (the exact check runs at commit).
-          limit: this.fileLimit(this.options.limits.bytesPerSession - stagedBytes(staged)),
-          recheck: {
-            afterBytes: QUOTA_LOOKUP_AFTER_BYTES,
-            limit: async () => this.fileLimit(await this.remainingQuota(owner, staged)),
-          },
-          headBytes: SNIFF_BYTES,
-          inspectHead: async (head) => {
-            mimetype = await detectType(head, name);
-            if (!isAllowedType(mimetype, this.options.allowedTypes)) {
-              throw AttachmentsException.create('type_not_allowed', `${mimetype} is not accepted here`);
-            }
-          },
-        });
-        const { key } = await this.storage.write(meter.measure(file.content));
-        written.push(key);
-        const row = { name, mimetype, size: meter.size, sha256: meter.sha256(), storageKey: key };
-        // Stored but not yet visible: a refusal or a failure here leaves nothing behind.
+        const row = await this.place(owner, staged, file, written);
+        // Placed but not yet visible: a refusal or a failure here leaves nothing behind.
         if (this.options.inspect) {
-          const { storageKey: _key, ...shown } = row;
-          await inspectStoredFile(this.options.inspect, this.options.inspectTimeout, shown, await this.storage.read(key));
+          const { storageKey: _key, content, ...shown } = row;
+          const bytes = content
+            ? inlineStream(Buffer.from(content.buffer, content.byteOffset, content.byteLength))
+            : await this.storage.read(row.storageKey);
+          await inspectStoredFile(this.options.inspect, this.options.inspectTimeout, shown, bytes);
         }
-        staged.set(name, row);
+        staged.set(row.name, row);
       }
       if (staged.size === 0) throw AttachmentsException.create('no_files');
     } catch (error) {
@@ -110,6 +95,60 @@ export class AttachmentsService {
     return result.saved.map(toAttachment);
   }
 
+  /**
+   * Reads one file, checks its type and size while it streams, and places it: a file of at
+   * most `inlineMaxSize` bytes travels with its row (kept in memory until the commit), a
+   * larger one goes to the storage (its key is pushed to `written` as soon as it exists).
+   * The type is decided from the first bytes, before any byte reaches the storage.
+   */
+  private async place(
+    owner: OwnerKey,
+    staged: Map<string, NewAttachmentRow>,
+    file: IncomingFile,
+    written: string[],
+  ): Promise<NewAttachmentRow> {
+    const name = normalizeFileName(file.name);
+    const { inlineMaxSize } = this.options;
+    const meter = new ByteMeter({
+      // The session quota caps the file too, so both are enforced while streaming: from
+      // what this request has staged at once, and from what the session already holds once
+      // the file is big enough for the look-up to pay (the exact check runs at commit).
+      limit: this.fileLimit(this.options.limits.bytesPerSession - stagedBytes(staged)),
+      recheck: {
+        afterBytes: QUOTA_LOOKUP_AFTER_BYTES,
+        limit: async () => this.fileLimit(await this.remainingQuota(owner, staged)),
+      },
+    });
+    const source = asReadable(file.content);
+    const { head, ended } = await readPrefix(source, Math.max(inlineMaxSize + 1, SNIFF_BYTES));
+    // A file already too large within the sniffed bytes fails as too large, as it would have
+    // while streaming; the type is checked before any byte is stored.
+    if (head.byteLength > meter.limitBytes && meter.limitBytes < SNIFF_BYTES) meter.feed(head);
+    const mimetype = await detectType(head, name);
+    if (!isAllowedType(mimetype, this.options.allowedTypes)) {
+      throw AttachmentsException.create('type_not_allowed', `${mimetype} is not accepted here`);
+    }
+    if (ended && inlineMaxSize > 0 && head.byteLength <= inlineMaxSize) {
+      meter.feed(head);
+      await meter.verdict();
+      return { name, mimetype, size: meter.size, sha256: meter.sha256(), storageKey: newInlineKey(), content: head };
+    }
+    let bytes: Readable;
+    if (ended) {
+      meter.feed(head);
+      bytes = inlineStream(head);
+    } else {
+      source.unshift(head);
+      meter.watch(source);
+      bytes = source;
+    }
+    const { key } = await this.storage.write(bytes);
+    written.push(key);
+    if (isInlineKey(key)) throw new Error(`the AttachmentStorage returned the key "${key}", which marks inline rows`);
+    await meter.verdict();
+    return { name, mimetype, size: meter.size, sha256: meter.sha256(), storageKey: key, content: null };
+  }
+
   /** The bundle's attachments, sorted by name; empty for an unknown bundle. */
   async list(owner: OwnerKey, bundle: string): Promise<Attachment[]> {
     assertBundleId(bundle);
@@ -121,11 +160,12 @@ export class AttachmentsService {
     assertBundleId(bundle);
     const row = await this.records.find(owner, bundle, fileNameFromUrl(name)).catch(rethrowServiceError);
     if (!row) throw AttachmentsException.create('not_found');
-    return { ...toAttachment(row), storageKey: row.storageKey };
+    return { ...toAttachment(row), storageKey: row.storageKey, content: row.content };
   }
 
   /** The bytes of an attachment found with `find`, whole or a range. */
   async read(attachment: StoredAttachment, range?: ReadRange): Promise<Readable> {
+    if (attachment.content) return inlineStream(attachment.content, range);
     try {
       return await this.storage.read(attachment.storageKey, range);
     } catch (error) {
@@ -176,7 +216,7 @@ export class AttachmentsService {
     if (rows.length === 0) return [];
     try {
       for (const row of rows) {
-        const stream = await this.read({ ...toAttachment(row), storageKey: row.storageKey });
+        const stream = await this.read({ ...toAttachment(row), storageKey: row.storageKey, content: row.content });
         try {
           await handler({ attachment: toAttachment(row), stream });
         } finally {
@@ -261,7 +301,7 @@ export class AttachmentsService {
             return [];
           })
         : [];
-    const results = await Promise.allSettled([...keys, ...previews].map((key) => this.storage.delete(key)));
+    const results = await Promise.allSettled(storedKeys([...keys, ...previews]).map((key) => this.storage.delete(key)));
     for (const result of results) {
       if (result.status === 'rejected')
         this.logger.warn(`Could not delete a blob; the orphan sweep will: ${String(result.reason)}`);
@@ -317,6 +357,6 @@ function toAttachment(row: AttachmentEntity): Attachment {
   };
 }
 
-function withoutStorageKey({ storageKey: _key, ...attachment }: StoredAttachment): Attachment {
+function withoutStorageKey({ storageKey: _key, content: _content, ...attachment }: StoredAttachment): Attachment {
   return attachment;
 }

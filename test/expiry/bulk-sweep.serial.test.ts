@@ -43,7 +43,7 @@ for (const kind of DATABASE_KINDS) {
       assert.ok(statuses.length >= 2);
       assert.deepEqual(new Set(statuses), new Set([201]));
       assert.equal(await running.rowCount(), statuses.length, 'only the new uploads remain');
-      assert.equal(await running.blobCount(), statuses.length, 'and only their bytes');
+      assert.equal(await running.heldFileCount(), statuses.length, 'and only their bytes');
     });
   });
 }

@@ -8,7 +8,7 @@ import { demoConfigFromEnv } from '../../src/demo-config.js';
 import { ageAttachments } from '../support/cli.js';
 import { DATABASE_KINDS, createTestDatabase } from '../support/databases.js';
 import { seedAttachments } from '../support/seed.js';
-import { startApp, type RunningApp } from '../support/test-app.js';
+import { PLACEMENTS, startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -17,73 +17,77 @@ const HOUR = 3600_000;
 const storageOf = (running: RunningApp) => running.app.get<AttachmentStorage, AttachmentStorage>(AttachmentStorage);
 
 for (const kind of DATABASE_KINDS) {
-  describe(`scheduled sweep on ${kind}`, () => {
-    let running: RunningApp;
-    before(async () => {
-      running = await startApp(kind, { attachments: { expireAfter: '1h', sweepEvery: 200 } });
-    });
-    after(() => running.close());
+  for (const placement of PLACEMENTS) {
+    describe(`scheduled sweep on ${kind}, ${placement.name}`, () => {
+      let running: RunningApp;
+      before(async () => {
+        running = await startApp(kind, {
+          attachments: { expireAfter: '1h', sweepEvery: 200, inlineMaxSize: placement.inlineMaxSize },
+        });
+      });
+      after(() => running.close());
 
-    test('removes attachments last written before expireAfter, with their bytes, and keeps the rest', async () => {
-      const visitor = new Visitor(running.baseUrl);
-      await visitor.upload('/attachments/sweep', [
-        ['f', 'stale.txt', 'stale'],
-        ['f', 'fresh.txt', 'fresh'],
-      ]);
-      await ageAttachments(running, 2 * HOUR, ['stale.txt']);
-      assert.ok(await waitFor(async () => (await visitor.names('sweep')).length === 1), 'the stale file goes');
-      assert.deepEqual(await visitor.names('sweep'), ['fresh.txt']);
-      assert.equal(await running.blobCount(), 1);
+      test('removes attachments last written before expireAfter, with their bytes, and keeps the rest', async () => {
+        const visitor = new Visitor(running.baseUrl);
+        await visitor.upload('/attachments/sweep', [
+          ['f', 'stale.txt', 'stale'],
+          ['f', 'fresh.txt', 'fresh'],
+        ]);
+        await ageAttachments(running, 2 * HOUR, ['stale.txt']);
+        assert.ok(await waitFor(async () => (await visitor.names('sweep')).length === 1), 'the stale file goes');
+        assert.deepEqual(await visitor.names('sweep'), ['fresh.txt']);
+        assert.equal(await running.heldFileCount(), 1);
+      });
+
+      test('a replaced file counts from its last write', async () => {
+        const visitor = new Visitor(running.baseUrl);
+        await visitor.upload('/attachments/rewrite', [['f', 'doc.txt', 'v1']]);
+        await ageAttachments(running, 2 * HOUR, ['doc.txt']);
+        // Re-uploading moves `updated`; a sweep must now leave it.
+        await visitor.upload('/attachments/rewrite', [['f', 'doc.txt', 'v2']]);
+        await running.app.get(AttachmentsSweeper).sweep();
+        assert.equal(await visitor.text('/attachments/rewrite/doc.txt'), 'v2');
+      });
     });
 
-    test('a replaced file counts from its last write', async () => {
-      const visitor = new Visitor(running.baseUrl);
-      await visitor.upload('/attachments/rewrite', [['f', 'doc.txt', 'v1']]);
-      await ageAttachments(running, 2 * HOUR, ['doc.txt']);
-      // Re-uploading moves `updated`; a sweep must now leave it.
-      await visitor.upload('/attachments/rewrite', [['f', 'doc.txt', 'v2']]);
-      await running.app.get(AttachmentsSweeper).sweep();
-      assert.equal(await visitor.text('/attachments/rewrite/doc.txt'), 'v2');
-    });
-  });
+    describe(`orphan sweep on ${kind}, ${placement.name}`, () => {
+      let running: RunningApp;
+      before(async () => {
+        running = await startApp(kind, { attachments: { inlineMaxSize: placement.inlineMaxSize } });
+      });
+      after(() => running.close());
 
-  describe(`orphan sweep on ${kind}`, () => {
-    let running: RunningApp;
-    before(async () => {
-      running = await startApp(kind);
-    });
-    after(() => running.close());
-
-    test('removes old unreferenced blobs and temporary files, never referenced or young ones', async () => {
-      const visitor = new Visitor(running.baseUrl);
-      await visitor.upload('/attachments/kept', [['f', 'a.txt', 'a']]);
-      const old = new Date(Date.now() - 2 * HOUR);
-      const blobFolder = join(running.attachmentsDirectory, 'blobs', 'ff');
-      const tmpFolder = join(running.attachmentsDirectory, 'tmp');
-      await mkdir(blobFolder, { recursive: true });
-      await mkdir(tmpFolder, { recursive: true });
-      const orphan = join(blobFolder, 'f'.repeat(32));
-      const leftover = join(tmpFolder, `${'e'.repeat(32)}.part`);
-      const young = join(blobFolder, `ff${'0'.repeat(30)}`);
-      await writeFile(orphan, 'orphan');
-      await writeFile(leftover, 'half an upload');
-      await writeFile(young, 'a write whose row is about to commit');
-      await utimes(orphan, old, old);
-      await utimes(leftover, old, old);
-      // The referenced blob is made old too: age alone must never remove it.
-      for await (const object of storageOf(running).list()) {
-        if (/^[0-9a-f]{32}$/.test(object.key) && !object.key.startsWith('ff')) {
-          const path = join(running.attachmentsDirectory, 'blobs', object.key.slice(0, 2), object.key);
-          await utimes(path, old, old);
+      test('removes old unreferenced blobs and temporary files, never referenced or young ones', async () => {
+        const visitor = new Visitor(running.baseUrl);
+        await visitor.upload('/attachments/kept', [['f', 'a.txt', 'a']]);
+        const old = new Date(Date.now() - 2 * HOUR);
+        const blobFolder = join(running.attachmentsDirectory, 'blobs', 'ff');
+        const tmpFolder = join(running.attachmentsDirectory, 'tmp');
+        await mkdir(blobFolder, { recursive: true });
+        await mkdir(tmpFolder, { recursive: true });
+        const orphan = join(blobFolder, 'f'.repeat(32));
+        const leftover = join(tmpFolder, `${'e'.repeat(32)}.part`);
+        const young = join(blobFolder, `ff${'0'.repeat(30)}`);
+        await writeFile(orphan, 'orphan');
+        await writeFile(leftover, 'half an upload');
+        await writeFile(young, 'a write whose row is about to commit');
+        await utimes(orphan, old, old);
+        await utimes(leftover, old, old);
+        // The referenced blob is made old too: age alone must never remove it.
+        for await (const object of storageOf(running).list()) {
+          if (/^[0-9a-f]{32}$/.test(object.key) && !object.key.startsWith('ff')) {
+            const path = join(running.attachmentsDirectory, 'blobs', object.key.slice(0, 2), object.key);
+            await utimes(path, old, old);
+          }
         }
-      }
-      const removed = await running.app.get(AttachmentsSweeper).removeOrphans(HOUR);
-      assert.equal(removed, 2);
-      assert.equal(await running.temporaryCount(), 0);
-      assert.equal(await running.blobCount(), 2, 'the referenced and the young blob stay');
-      assert.equal(await visitor.text('/attachments/kept/a.txt'), 'a');
+        const removed = await running.app.get(AttachmentsSweeper).removeOrphans(HOUR);
+        assert.equal(removed, 2);
+        assert.equal(await running.temporaryCount(), 0);
+        assert.equal(await running.heldFileCount(), 2, 'the referenced and the young blob stay');
+        assert.equal(await visitor.text('/attachments/kept/a.txt'), 'a');
+      });
     });
-  });
+  }
 }
 
 describe('one sweeper per cluster (two instances, one PostgreSQL)', () => {

@@ -16,7 +16,8 @@ for (const kind of DATABASE_KINDS) {
     let logger: CollectingLogger;
     before(async () => {
       logger = new CollectingLogger();
-      running = await startApp(kind, { logger });
+      // Its test removes blob files behind their rows: every file in the storage.
+      running = await startApp(kind, { logger, attachments: { inlineMaxSize: 0 } });
     });
     after(() => running.close());
     beforeEach(() => {

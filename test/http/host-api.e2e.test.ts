@@ -67,7 +67,7 @@ for (const kind of DATABASE_KINDS) {
         ['f', 'b.txt', 'bee'],
         ['f', 'a.txt', 'ay'],
       ]);
-      const blobs = await running.blobCount();
+      const blobs = await running.heldFileCount();
       const response = await visitor.post('/drafts/draft-1/send');
       assert.equal(response.status, 200);
       assert.deepEqual(await response.json(), {
@@ -78,7 +78,7 @@ for (const kind of DATABASE_KINDS) {
         ],
       });
       assert.deepEqual(await visitor.json('/attachments/draft-1'), []);
-      assert.equal(await running.blobCount(), blobs - 2);
+      assert.equal(await running.heldFileCount(), blobs - 2);
     });
 
     test('sending takes only the visitor own files', async () => {

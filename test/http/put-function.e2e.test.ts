@@ -7,7 +7,7 @@ import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor, type AttachmentBody } from '../support/visitor.js';
 
 const SIGNATURE =
-  'session_attachments_put(integer, integer, varchar, varchar, varchar[], varchar[], varchar[], bigint[], varchar[], varchar[], bigint, bigint, bigint, bigint)';
+  'session_attachments_put(integer, integer, varchar, varchar, varchar[], varchar[], varchar[], bigint[], varchar[], varchar[], bytea, integer[], bigint, bigint, bigint, bigint)';
 
 describe('the upload function on postgres', () => {
   let running: RunningApp;
@@ -48,6 +48,6 @@ describe('the upload function on postgres', () => {
     );
     assert.equal(await visitor.text('/attachments/fallback/a.txt'), 'one, again');
     assert.equal(await running.rowCount(), 2);
-    assert.equal(await running.blobCount(), 2);
+    assert.equal(await running.heldFileCount(), 2);
   });
 });

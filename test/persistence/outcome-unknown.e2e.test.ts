@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import type { DataSourceOptions } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startCuttingProxy, type CuttingProxy } from '../support/cutting-proxy.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
@@ -48,6 +48,10 @@ describe('the connection breaks after the upload committed (postgres)', () => {
       ['before.txt', 'one.txt', 'two.txt'],
       'the server committed the upload whose answer was lost',
     );
+    const [inline] = await running.app
+      .get(DataSource)
+      .query<Array<{ n: number }>>('SELECT COUNT(*)::int AS n FROM session_attachments WHERE content IS NOT NULL');
+    assert.equal(inline?.n, 3, 'the small files travel with their rows: one statement wrote rows and bytes');
     for (const row of rows) {
       const download = await visitor.get(`/attachments/lost/${row.name}`);
       assert.equal(download.status, 200, `${row.name} has its bytes`);

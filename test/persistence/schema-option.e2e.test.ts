@@ -28,7 +28,7 @@ describe("with TypeORM's schema: 'app' on postgres", () => {
       ['app'],
     );
     const [row] = await dataSource.query<Array<{ found: boolean }>>(
-      `SELECT to_regprocedure('app.session_attachments_put(integer, integer, varchar, varchar, varchar[], varchar[], varchar[], bigint[], varchar[], varchar[], bigint, bigint, bigint, bigint)') IS NOT NULL AS found`,
+      `SELECT to_regprocedure('app.session_attachments_put(integer, integer, varchar, varchar, varchar[], varchar[], varchar[], bigint[], varchar[], varchar[], bytea, integer[], bigint, bigint, bigint, bigint)') IS NOT NULL AS found`,
     );
     assert.equal(row?.found, true);
   });
@@ -68,12 +68,12 @@ describe("with TypeORM's schema: 'app' on postgres", () => {
     ]);
     await visitor.upload('/attachments/fresh', [['f', '3.txt', 'three']]);
     await dataSource.query(`UPDATE app.session_attachments SET updated_at = 0 WHERE bundle = 'old'`);
-    const blobs = await running.blobCount();
+    const blobs = await running.heldFileCount();
     const report = await running.app.get(AttachmentsSweeper).sweep();
     assert.equal(report?.outdated.count, 2);
     assert.deepEqual(await visitor.json('/attachments/old'), []);
     assert.deepEqual(await visitor.names('fresh'), ['3.txt']);
-    assert.equal(await running.blobCount(), blobs - 2);
+    assert.equal(await running.heldFileCount(), blobs - 2);
     assert.equal(await running.app.get(AttachmentsSweeper).removeOrphans(0), 0, 'the fresh blob is referenced');
     assert.equal(await visitor.text('/attachments/fresh/3.txt'), 'three');
   });

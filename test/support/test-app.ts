@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import type { AttachmentsModuleExtras, AttachmentsModuleOptions } from '../../src/attachments/index.js';
+import { sqlDialectFor } from '../../src/attachments/persistence/sql-dialect.js';
 import { createDemoApp, type DemoServing } from '../../src/bootstrap.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 
@@ -21,6 +22,8 @@ export interface RunningApp {
   temporaryCount(): Promise<number>;
   /** Rows in the attachments table. */
   rowCount(): Promise<number>;
+  /** Files whose bytes the app keeps: blobs in the storage plus rows that hold their bytes. */
+  heldFileCount(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -37,6 +40,15 @@ export interface StartOptions extends Pick<DemoServing, 'cors' | 'https' | 'same
   /** Where the app's log goes (default: nowhere); e.g. a `CollectingLogger`. */
   logger?: LoggerService;
 }
+
+/**
+ * Where small files live: every behaviour is proven in both placements. `inlineMaxSize: 0`
+ * keeps every file in the storage; the default keeps small ones with their row.
+ */
+export const PLACEMENTS = [
+  { name: 'files in the storage', inlineMaxSize: 0 },
+  { name: 'small files inline', inlineMaxSize: undefined },
+] as const;
 
 export async function startApp(kind: TestDatabase['kind'], options: StartOptions = {}): Promise<RunningApp> {
   const database = options.database ?? (await createTestDatabase(kind));
@@ -75,6 +87,12 @@ export async function startApp(kind: TestDatabase['kind'], options: StartOptions
     rowCount: async () => {
       const [row] = await dataSource.query<Array<{ n: string | number }>>('SELECT COUNT(*) AS n FROM session_attachments');
       return Number(row?.n);
+    },
+    heldFileCount: async () => {
+      const [row] = await dataSource.query<Array<{ n: string | number }>>(
+        `SELECT COUNT(*) AS n FROM ${sqlDialectFor(dataSource).table} WHERE content IS NOT NULL`,
+      );
+      return Number(row?.n) + (await countFiles(join(attachmentsDirectory, 'blobs')));
     },
     async close() {
       await app.close();

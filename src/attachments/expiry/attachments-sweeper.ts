@@ -3,6 +3,7 @@ import { RESOLVED_ATTACHMENTS_OPTIONS } from '../attachments.tokens.js';
 import type { ResolvedAttachmentsOptions } from '../attachments.options.js';
 import { ExpiryRecords, type OutdatedRow } from '../persistence/expiry-records.js';
 import { SweepLock } from '../persistence/sweep-lock.js';
+import { storedKeys } from '../inline-content.js';
 import { PreviewRecords } from '../previews/preview-records.js';
 import { AttachmentStorage, InjectAttachmentStorage } from '../storage/attachment-storage.js';
 
@@ -143,7 +144,8 @@ export class AttachmentsSweeper {
   }
 
   private async deleteBlobs(keys: string[]): Promise<void> {
-    const results = await Promise.allSettled(keys.map((key) => this.storage.delete(key)));
+    // Rows of small files hold their bytes themselves: nothing to delete in the storage.
+    const results = await Promise.allSettled(storedKeys(keys).map((key) => this.storage.delete(key)));
     const failed = results.filter((result) => result.status === 'rejected').length;
     if (failed > 0) this.logger.warn(`${failed} blob(s) could not be deleted; the orphan sweep will retry`);
   }

@@ -22,6 +22,12 @@ export class ClaimsAndSessionPutFunction1764230400000 implements MigrationInterf
     await queryRunner.query(`ALTER TABLE ${table} ADD COLUMN claim varchar(36) NULL`);
     await queryRunner.query(`ALTER TABLE ${table} ADD COLUMN claimed_at bigint NULL`);
     if (queryRunner.connection.options.type !== 'postgres') return;
+    await this.createPutFunction(queryRunner);
+  }
+
+  /** The function alone (PostgreSQL), also for a later migration's `down`. */
+  async createPutFunction(queryRunner: QueryRunner): Promise<void> {
+    const table = tablePath(queryRunner);
     await queryRunner.query(`
       CREATE OR REPLACE FUNCTION ${functionPath(queryRunner)}(
         _lock_namespace integer, _lock_key integer, _session_key varchar, _bundle varchar,

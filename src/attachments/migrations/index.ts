@@ -2,6 +2,7 @@ import { CreateSessionAttachments1764057600000 } from './1764057600000-create-se
 import { SessionAttachmentsPutFunction1764144000000 } from './1764144000000-session-attachments-put-function.js';
 import { ClaimsAndSessionPutFunction1764230400000 } from './1764230400000-claims-and-session-put-function.js';
 import { OwnerAdoptions1764316800000 } from './1764316800000-owner-adoptions.js';
+import { InlineContent1764403200000 } from './1764403200000-inline-content.js';
 import { SessionAttachmentPreviews1796157146965 } from './1796157146965-session-attachment-previews.js';
 
 /** The module's migrations, in order: add them to the host DataSource's `migrations`. */
@@ -10,5 +11,6 @@ export const attachmentsMigrations = [
   SessionAttachmentsPutFunction1764144000000,
   ClaimsAndSessionPutFunction1764230400000,
   OwnerAdoptions1764316800000,
+  InlineContent1764403200000,
   SessionAttachmentPreviews1796157146965,
 ];

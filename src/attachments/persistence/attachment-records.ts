@@ -10,10 +10,13 @@ import { SessionLock } from './session-lock.js';
 import { ADOPTIONS_TABLE, compareNames, SqlDialect } from './sql-dialect.js';
 import { upsertInTransaction, type NewAttachmentRow, type UpsertResult } from './upsert.js';
 
+/** A row with the bytes it holds itself (a small file; see inline-content.ts), or null. */
+export type AttachmentRow = AttachmentEntity & { content: Buffer | null };
+
 /** The files a `take()` holds: its claim, and the rows in name order. */
 export interface ClaimedRows {
   claim: string;
-  rows: AttachmentEntity[];
+  rows: AttachmentRow[];
 }
 
 /** What an adoption did: the rows that moved, and the storage keys of the files that lost. */
@@ -64,8 +67,41 @@ export class AttachmentRecords {
     });
   }
 
-  find(sessionKey: string, bundle: string, name: string): Promise<AttachmentEntity | null> {
-    return this.call(() => this.repository.findOneBy({ sessionKey, bundle, name }));
+  /** One row with its inline content, in one query (a small file's download is one round trip). */
+  find(sessionKey: string, bundle: string, name: string): Promise<AttachmentRow | null> {
+    return this.call(async () => {
+      const [session, bundleParameter, nameParameter] = this.dialect.placeholders(3);
+      const [row] = await this.rowsWhere(
+        this.dataSource.manager,
+        `session_key = ${session} AND bundle = ${bundleParameter} AND name = ${nameParameter}`,
+        [sessionKey, bundle, name],
+      );
+      return row ?? null;
+    });
+  }
+
+  /** Rows with their content column, which is not the entity's (see upsert.ts). */
+  private async rowsWhere(manager: EntityManager, where: string, parameters: unknown[]): Promise<AttachmentRow[]> {
+    const rows = await manager.query<RawRow[]>(
+      `SELECT id, session_key, bundle, name, mimetype, size, sha256, storage_key, content, created_at, updated_at, claim, claimed_at ` +
+        `FROM ${this.dialect.table} WHERE ${where}`,
+      parameters,
+    );
+    return rows.map((raw) => ({
+      id: raw.id,
+      sessionKey: raw.session_key,
+      bundle: raw.bundle,
+      name: raw.name,
+      mimetype: raw.mimetype,
+      size: Number(raw.size),
+      sha256: raw.sha256,
+      storageKey: raw.storage_key,
+      content: raw.content,
+      createdAt: Number(raw.created_at),
+      updatedAt: Number(raw.updated_at),
+      claim: raw.claim,
+      claimedAt: raw.claimed_at === null ? null : Number(raw.claimed_at),
+    }));
   }
 
   bytesHeld(sessionKey: string): Promise<number> {
@@ -87,7 +123,9 @@ export class AttachmentRecords {
       const putFunction = await this.installedPutFunction();
       const result = putFunction
         ? await putInOneCall(this.dataSource, putFunction, this.lock.keys(sessionKey), sessionKey, bundle, rows, quotas)
-        : await this.lock.transaction(sessionKey, (manager) => upsertInTransaction(manager, sessionKey, bundle, rows, quotas));
+        : await this.lock.transaction(sessionKey, (manager) =>
+            upsertInTransaction(this.dialect, manager, sessionKey, bundle, rows, quotas),
+          );
       if (typeof result !== 'string') result.saved.sort((a, b) => compareNames(a.name, b.name));
       return result;
     });
@@ -149,7 +187,8 @@ export class AttachmentRecords {
         const repository = manager.getRepository(AttachmentEntity);
         await repository.update({ sessionKey, bundle, claim: IsNull() }, { claim, claimedAt: now });
         await repository.update({ sessionKey, bundle, claimedAt: LessThan(staleBefore) }, { claim, claimedAt: now });
-        const rows = await repository.findBy({ sessionKey, claim });
+        const [session, claimParameter] = this.dialect.placeholders(2);
+        const rows = await this.rowsWhere(manager, `session_key = ${session} AND claim = ${claimParameter}`, [sessionKey, claim]);
         return { claim, rows: rows.sort((a, b) => compareNames(a.name, b.name)) };
       }),
     );
@@ -284,4 +323,20 @@ interface ListedRow {
   sha256: string;
   created_at: string | number;
   updated_at: string | number;
+}
+
+interface RawRow {
+  id: string;
+  session_key: string;
+  bundle: string;
+  name: string;
+  mimetype: string;
+  size: string | number;
+  sha256: string;
+  storage_key: string;
+  content: Buffer | null;
+  created_at: string | number;
+  updated_at: string | number;
+  claim: string | null;
+  claimed_at: string | number | null;
 }

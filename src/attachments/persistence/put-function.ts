@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { AttachmentEntity } from '../attachment.entity.js';
-import { PUT_FUNCTION_ARGUMENTS } from '../migrations/1764230400000-claims-and-session-put-function.js';
+import { PUT_FUNCTION_ARGUMENTS } from '../migrations/1764403200000-inline-content.js';
 import type { BundleQuotas, QuotaRefusal } from './quotas.js';
 import type { NewAttachmentRow, UpsertResult } from './upsert.js';
 
@@ -33,7 +33,7 @@ export async function putInOneCall(
 ): Promise<UpsertResult | QuotaRefusal> {
   const now = Date.now();
   const result = await dataSource.query<PutFunctionRow[]>(
-    `SELECT * FROM ${putFunction}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+    `SELECT * FROM ${putFunction}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
     [
       ...lock,
       sessionKey,
@@ -44,6 +44,9 @@ export async function putInOneCall(
       rows.map((row) => row.size),
       rows.map((row) => row.sha256),
       rows.map((row) => row.storageKey),
+      // The inline files' bytes in one binary parameter, and where each one ends (-1: none).
+      Buffer.concat(rows.flatMap((row) => (row.content ? [row.content] : []))),
+      rows.map((row) => (row.content ? row.content.byteLength : -1)),
       now,
       quotas.filesPerBundle,
       quotas.bytesPerSession,
@@ -57,7 +60,7 @@ export async function putInOneCall(
     const stored = written.get(row.name);
     if (!stored) throw new Error(`session_attachments_put returned no row for "${row.name}"`);
     return {
-      ...row,
+      ...withoutContent(row),
       id: stored.saved_id,
       sessionKey,
       bundle,
@@ -69,4 +72,8 @@ export async function putInOneCall(
   });
   const replacedKeys = result.flatMap((row) => (row.replaced_key === null ? [] : [row.replaced_key]));
   return { saved, replacedKeys };
+}
+
+function withoutContent({ content: _content, ...row }: NewAttachmentRow): Omit<NewAttachmentRow, 'content'> {
+  return row;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { In, type EntityManager } from 'typeorm';
 import { AttachmentEntity } from '../attachment.entity.js';
 import { quotaRefusal, type BundleQuotas, type QuotaRefusal } from './quotas.js';
+import type { SqlDialect } from './sql-dialect.js';
 
 /** A stored file about to get its row: the bytes are already in storage under `storageKey`. */
 export interface NewAttachmentRow {
@@ -10,6 +11,8 @@ export interface NewAttachmentRow {
   size: number;
   sha256: string;
   storageKey: string;
+  /** The bytes themselves when the file travels with its row (see inline-content.ts); else null. */
+  content: Uint8Array | null;
 }
 
 /** The rows as stored, and the storage keys they replaced (to delete once committed). */
@@ -23,6 +26,7 @@ export interface UpsertResult {
  * lock: on SQLite, and on a PostgreSQL without the `session_attachments_put` function.
  */
 export async function upsertInTransaction(
+  dialect: SqlDialect,
   manager: EntityManager,
   sessionKey: string,
   bundle: string,
@@ -56,8 +60,9 @@ export async function upsertInTransaction(
   // created time (the upsert below keeps them too), a new row gets fresh ones.
   const saved = rows.map((row): AttachmentEntity => {
     const before = previous.get(row.name);
+    const { content: _content, ...columns } = row;
     return {
-      ...row,
+      ...columns,
       id: before?.id ?? randomUUID(),
       sessionKey,
       bundle,
@@ -79,5 +84,20 @@ export async function upsertInTransaction(
     )
     .updateEntity(false)
     .execute();
+  // The content column is not the entity's (no binary type maps on both databases): set in the
+  // same transaction, so a row is never visible without the bytes it says it holds.
+  const [content, session, bundleParameter, name] = dialect.placeholders(4);
+  for (const row of rows) {
+    if (row.content === null && !previous.get(row.name)) continue;
+    await manager.query(
+      `UPDATE ${dialect.table} SET content = ${content} WHERE session_key = ${session} AND bundle = ${bundleParameter} AND name = ${name}`,
+      [
+        row.content === null ? null : Buffer.from(row.content.buffer, row.content.byteOffset, row.content.byteLength),
+        sessionKey,
+        bundle,
+        row.name,
+      ],
+    );
+  }
   return { saved, replacedKeys: existing.map((row) => row.storageKey) };
 }

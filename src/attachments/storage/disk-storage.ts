@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, open as openFile } from 'node:fs';
 import { mkdir, opendir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AttachmentStorage, ByteRange, ByteSource, StoredObject } from './attachment-storage.js';
-import { withEarlyWriteback } from './early-writeback.js';
 import { FolderFlusher, flushFolder } from './folder-flusher.js';
 
 const BLOB_KEY = /^[0-9a-f]{32}$/;
 const TEMPORARY_KEY = /^[0-9a-f]{32}\.part$/;
+/** Most bytes the file's stream holds before it asks the source to wait; they go out in one writev. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
 
 export interface DiskStorageOptions {
   /** Folder that holds everything; created on first write. */
@@ -51,11 +52,16 @@ export class DiskStorage implements AttachmentStorage {
     const key = newKey();
     const temporary = this.pathOf(`${key}.part`);
     const final = this.pathOf(key);
+    const bytes = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
     const fd = await this.inFolder(join(this.root, 'tmp'), () => openExclusive(temporary));
+    // The bytes go from the source straight to the file, with no stage between (the hash
+    // listens), and the chunks that arrive while a write runs go out in one writev.
     // `flush` fsyncs the file before it closes: an acknowledged upload survives a power loss.
-    const target = createWriteStream(temporary, { fd, flush: this.durable, highWaterMark: 256 * 1024 });
+    // One fsync at the end, as the durable ceiling does: flushing every few MiB while the file
+    // arrives (fdatasync, each a journal commit and a device cache flush) measured no faster.
+    const target = createWriteStream(temporary, { fd, flush: this.durable, highWaterMark: WRITE_BATCH_BYTES });
     try {
-      await pipeline(this.durable ? withEarlyWriteback(source, fd) : source, target);
+      await pipeline(bytes, target);
     } catch (error) {
       if (!target.closed) await new Promise<void>((closed) => target.once('close', () => closed()));
       await unlink(temporary).catch(() => undefined);
