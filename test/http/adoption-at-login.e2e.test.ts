@@ -60,7 +60,8 @@ for (const kind of DATABASE_KINDS) {
   describe(`adoption at login on ${kind}`, () => {
     let running: RunningApp;
     before(async () => {
-      running = await startApp(kind, { controllers: [SlowSubmitController] });
+      // Every file to the storage, so that blobs can be counted and an upload seen under way.
+      running = await startApp(kind, { controllers: [SlowSubmitController], attachments: { inlineMaxSize: 0 } });
     });
     after(() => running.close());
 

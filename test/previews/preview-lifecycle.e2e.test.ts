@@ -22,7 +22,8 @@ for (const kind of DATABASE_KINDS) {
     let sharp: ReturnType<typeof countingSharp>;
     before(async () => {
       sharp = countingSharp();
-      running = await startApp(kind, { attachments: { previews: { sharp: sharp.sharp } } });
+      // Every source image to the storage, so that its blob and its previews' can be counted apart.
+      running = await startApp(kind, { attachments: { previews: { sharp: sharp.sharp }, inlineMaxSize: 0 } });
     });
     after(() => running.close());
 

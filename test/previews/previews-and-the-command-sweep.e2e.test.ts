@@ -24,8 +24,12 @@ for (const kind of DATABASE_KINDS) {
     before(async () => {
       database = await createTestDatabase(kind);
       attachmentsDirectory = await mkdtemp(join(tmpdir(), 'attachments-shared-'));
-      withPreviews = await startApp(kind, { database, attachmentsDirectory });
-      withoutPreviews = await startApp(kind, { database, attachmentsDirectory, attachments: { previews: undefined } });
+      withPreviews = await startApp(kind, { database, attachmentsDirectory, attachments: { inlineMaxSize: 0 } });
+      withoutPreviews = await startApp(kind, {
+        database,
+        attachmentsDirectory,
+        attachments: { previews: undefined, inlineMaxSize: 0 },
+      });
     });
     after(async () => {
       await withPreviews.close();

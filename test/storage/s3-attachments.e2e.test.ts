@@ -40,7 +40,8 @@ for (const kind of DATABASE_KINDS) {
       const recording = server.recordingClient();
       commands = recording.commands;
       storage = new S3Storage({ bucket, prefix: 'demo', client: recording.client, partSize: 5 * MiB });
-      running = await startApp(kind, { attachments: { storage } });
+      // Every file to the bucket (none travels with its row): the storage is what is under test.
+      running = await startApp(kind, { attachments: { storage, inlineMaxSize: 0 } });
     });
     after(() => running.close());
 

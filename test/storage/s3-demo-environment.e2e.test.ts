@@ -70,8 +70,10 @@ describe('ATTACHMENTS_STORAGE=s3 in the demo (real processes)', () => {
         ),
       );
       const visitor = new Visitor(baseUrl);
-      assert.equal((await visitor.upload('/attachments/env', [['f', 'hello.txt', 'hello from s3']])).status, 201);
-      assert.equal(await visitor.text('/attachments/env/hello.txt'), 'hello from s3');
+      // Larger than inlineMaxSize (64kb by default): small files travel with their row instead.
+      const content = 'hello from s3 '.repeat(8 * 1024);
+      assert.equal((await visitor.upload('/attachments/env', [['f', 'hello.txt', content]])).status, 201);
+      assert.equal(await visitor.text('/attachments/env/hello.txt'), content);
       const listed = await server.client.send(new ListObjectsV2Command({ Bucket: bucket }));
       assert.deepEqual(
         (listed.Contents ?? []).map((object) => /^demo\/[0-9a-f]{32}$/.test(object.Key!)),
