@@ -120,7 +120,8 @@ export class AttachmentsService {
       },
     });
     const source = asReadable(file.content);
-    const { head, ended } = await readPrefix(source, Math.max(inlineMaxSize + 1, SNIFF_BYTES));
+    const prefix = await readPrefix(source, Math.max(inlineMaxSize + 1, SNIFF_BYTES));
+    const { head } = prefix;
     // A file already too large within the sniffed bytes fails as too large, as it would have
     // while streaming; the type is checked before any byte is stored.
     if (head.byteLength > meter.limitBytes && meter.limitBytes < SNIFF_BYTES) meter.feed(head);
@@ -128,6 +129,8 @@ export class AttachmentsService {
     if (!isAllowedType(mimetype, this.options.allowedTypes)) {
       throw AttachmentsException.create('type_not_allowed', `${mimetype} is not accepted here`);
     }
+    // Decided now, after the awaits, and acted on before the next one (see Prefix.ended).
+    const { ended } = prefix;
     if (ended && inlineMaxSize > 0 && head.byteLength <= inlineMaxSize) {
       meter.feed(head);
       await meter.verdict();

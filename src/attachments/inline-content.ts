@@ -32,8 +32,12 @@ export function storedKeys(keys: readonly string[]): string[] {
 export interface Prefix {
   /** The bytes read, in one buffer. */
   head: Buffer;
-  /** Whether that is the whole file. */
-  ended: boolean;
+  /**
+   * Whether that is the whole file. Read it when deciding, not once up front: a stream whose
+   * last chunk completed the prefix ends just after (its buffer is empty, so pausing does not
+   * hold the end back), and then no byte is left to give back.
+   */
+  readonly ended: boolean;
 }
 
 /**
@@ -48,7 +52,15 @@ export function readPrefix(stream: Readable, bytes: number): Promise<Prefix> {
     const settle = (ended: boolean) => {
       stream.pause();
       stream.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
-      resolve({ head: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length), ended });
+      const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+      // Bytes that arrive after the prefix stay in the stream's buffer and hold its end back,
+      // so a stream that has ended since holds nothing beyond `head`.
+      resolve({
+        head,
+        get ended() {
+          return ended || stream.readableEnded;
+        },
+      });
     };
     const onData = (chunk: Buffer) => {
       chunks.push(chunk);
