@@ -35,6 +35,7 @@ export class AppModule {
           // An unset variable is undefined here, and an option given as undefined takes its default.
           expireAfter: config.expireAfter,
           sweepEvery: config.sweepEvery,
+          inlineMaxSize: config.inlineMaxSize,
           owner: demoOwner,
           // Thumbnails for the demo page; the host passes its sharp in, the module never imports it.
           previews: { sharp },

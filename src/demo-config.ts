@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DataSourceOptions } from 'typeorm';
 // The demo is part of this package, so it reads durations with the module's own grammar.
-import { parseDuration } from './attachments/durations.js';
+import { parseByteSize, parseDuration } from './attachments/durations.js';
 import { databaseOptionsFromEnv } from './database.js';
 import { sessionStoreFromEnv, type DemoSessionStoreConfig } from './demo-session-store.js';
 import { s3ConfigFromEnv, type DemoS3Config } from './demo-storage.js';
@@ -17,6 +17,7 @@ export interface DemoConfig {
   sessionStore?: DemoSessionStoreConfig | undefined;
   expireAfter: string | undefined;
   sweepEvery: string | undefined;
+  inlineMaxSize?: string | undefined;
 }
 
 /** The demo's settings, from the environment variables the README's table lists. */
@@ -32,6 +33,7 @@ export function demoConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DemoCon
     sessionStore: sessionStoreFromEnv(env),
     expireAfter: durationFromEnv(env, 'ATTACHMENTS_EXPIRE_AFTER'),
     sweepEvery: durationFromEnv(env, 'ATTACHMENTS_SWEEP_EVERY'),
+    inlineMaxSize: sizeFromEnv(env, 'ATTACHMENTS_INLINE_MAX_SIZE'),
   };
 }
 
@@ -46,6 +48,16 @@ function durationFromEnv(env: NodeJS.ProcessEnv, variable: string): string | und
     throw new Error(
       `${variable} must be a duration with a unit, such as 90s, 15m, 36h or 3d (ms, s, m, h, d, w); got "${value}"`,
     );
+  }
+  return value.trim();
+}
+
+/** A size from the environment, in the module's grammar (`0`, `16kb`, `64 KiB`); the module checks its range. */
+function sizeFromEnv(env: NodeJS.ProcessEnv, variable: string): string | undefined {
+  const value = env[variable];
+  if (!value) return undefined;
+  if (parseByteSize(value) === undefined) {
+    throw new Error(`${variable} must be a size such as 0, 16kb or 64kb; got "${value}"`);
   }
   return value.trim();
 }

@@ -81,6 +81,8 @@ export async function startCluster(
             ATTACHMENTS_STORAGE: 's3',
             S3_BUCKET: bucket,
             S3_PREFIX,
+            // Every file an object in the bucket, so that objects and rows match one to one.
+            ATTACHMENTS_INLINE_MAX_SIZE: '0',
           }),
         ),
       )),

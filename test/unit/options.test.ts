@@ -212,6 +212,19 @@ describe("the demo's environment", () => {
     assert.equal(unset.sweepEvery, undefined);
   });
 
+  test('ATTACHMENTS_INLINE_MAX_SIZE reaches the module as written; garbage stops the demo, naming it', () => {
+    assert.equal(demoConfigFromEnv(env({ ATTACHMENTS_INLINE_MAX_SIZE: '0' })).inlineMaxSize, '0');
+    assert.equal(demoConfigFromEnv(env({ ATTACHMENTS_INLINE_MAX_SIZE: '16kb' })).inlineMaxSize, '16kb');
+    assert.equal(demoConfigFromEnv(env({})).inlineMaxSize, undefined);
+    for (const value of ['16k', '-1', 'big']) {
+      assert.throws(
+        () => demoConfigFromEnv(env({ ATTACHMENTS_INLINE_MAX_SIZE: value })),
+        /^Error: ATTACHMENTS_INLINE_MAX_SIZE must be a size such as 0, 16kb or 64kb/,
+        value,
+      );
+    }
+  });
+
   test('a bare number (3 ms? 3 days?) or garbage stops the demo, naming the variable', () => {
     for (const variable of ['ATTACHMENTS_EXPIRE_AFTER', 'ATTACHMENTS_SWEEP_EVERY']) {
       for (const value of ['3', '15 minutes later', '-1d']) {
