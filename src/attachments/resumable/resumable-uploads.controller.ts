@@ -131,6 +131,8 @@ export class ResumableUploadsController {
     response.setHeader('Upload-Length', String(upload.length));
     if (upload.metadata !== null) response.setHeader('Upload-Metadata', upload.metadata);
     if (upload.finishedAt === null) response.setHeader('Upload-Expires', this.uploads.expiresAt(upload).toUTCString());
+    // Without a length, Node cannot delimit a HEAD answer and closes the connection after it.
+    response.setHeader('Content-Length', '0');
     response.end();
   }
 
