@@ -238,8 +238,7 @@ export class ResumableUploads {
     const parts = written.part ? [...before, written.part] : before;
     const complete: UploadRow = { ...upload, offset: upload.length };
     const mimetype =
-      sniffedType ??
-      (await detectType(await strategy.head(complete, parts, Math.min(SNIFF_BYTES, upload.length)), upload.name));
+      sniffedType ?? (await detectType(await strategy.head(complete, parts, Math.min(SNIFF_BYTES, upload.length)), upload.name));
     if (!isAllowedType(mimetype, this.options.allowedTypes)) {
       await this.discard(strategy, upload, written);
       await this.removeUpload(upload.id);
