@@ -32,7 +32,7 @@ describe('resumable upload options', () => {
     assert.equal(resolveResumable(true), true);
     assert.equal(resolveResumable(false), false);
     for (const value of ['false', 0, null, {}]) {
-      assert.throws(() => resolveResumable(value), namesOption('resumable'), String(value));
+      assert.throws(() => resolveResumable(value), namesOption('resumable'), JSON.stringify(value));
     }
   });
 });
