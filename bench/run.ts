@@ -468,7 +468,8 @@ const tusUpload = rows.find((row) => row.key === 'tus-upload');
 if (plainUpload && tusUpload)
   for (const server of ['module', 'module-nondurable'] as const) {
     const [tus, plain] = [tusUpload.medians[server], plainUpload.medians[server]];
-    if (tus !== undefined && plain) Object.assign(tusUpload.ratios, { [`tus/multipart (${server})`]: Number((tus / plain).toFixed(3)) });
+    if (tus !== undefined && plain)
+      Object.assign(tusUpload.ratios, { [`tus/multipart (${server})`]: Number((tus / plain).toFixed(3)) });
   }
 const header = ['measure', 'unit', ...ALL_SERVERS, ...RATIOS.map(([label]) => label)];
 const table = rows.map((row) => [

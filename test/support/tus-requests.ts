@@ -26,7 +26,10 @@ export async function createTusUpload(visitor: Visitor, bundle: string, name: st
 }
 
 /** HEAD: the offset the server has stored (undefined unless 200), and who answered. */
-export async function tusOffset(visitor: Visitor, path: string): Promise<{ status: number; offset: number | undefined; servedBy: string | null }> {
+export async function tusOffset(
+  visitor: Visitor,
+  path: string,
+): Promise<{ status: number; offset: number | undefined; servedBy: string | null }> {
   const response = await visitor.request('HEAD', path, { headers: TUS_RESUMABLE });
   const offset = response.headers.get('upload-offset');
   return {
