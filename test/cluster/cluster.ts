@@ -40,7 +40,7 @@ export interface Cluster {
   sql<T>(text: string, values?: unknown[]): Promise<T[]>;
   /** Every object key in the bucket. */
   objectKeys(): Promise<string[]>;
-  /** Every row's storage key (with the prefix the instances use). */
+  /** Every stored blob's key (with the prefix the instances use); small files inline have none. */
   rowKeys(): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -116,7 +116,7 @@ export async function startCluster(
       return (listed.Contents ?? []).map((object) => object.Key!).sort();
     },
     async rowKeys() {
-      const rows = await sql<{ storage_key: string }>('SELECT storage_key FROM session_attachments');
+      const rows = await sql<{ storage_key: string }>('SELECT storage_key FROM session_attachments WHERE content IS NULL');
       return rows.map((row) => `${S3_PREFIX}/${row.storage_key}`).sort();
     },
     stop,

@@ -101,6 +101,21 @@ describe('DiskStorage resumable writes (createEmpty, writeAt)', () => {
     assert.equal(String(await bytesOf(await storage.read(key))), '0123ab6789!');
   });
 
+  test('maxBytes: the chunk that crosses it is written up to it, nothing past it, and the source is still read to its end', async () => {
+    const storage = new DiskStorage({ directory: await folder() });
+    const { key } = await storage.createEmpty();
+    const given = randomBytes(3 * MiB);
+    const source = Readable.from(pieces(given));
+    let ended = false;
+    source.once('end', () => (ended = true));
+    // The upload's room: 1 MiB + 1000 bytes, in the middle of a 64 KiB chunk.
+    assert.equal(await storage.writeAt(key, 0, source, MiB + 1000), MiB + 1000);
+    assert.equal(ended, true, 'read to its end, so that its owner sees all it sent');
+    assert.equal(sha256(await bytesOf(await storage.read(key))), sha256(given.subarray(0, MiB + 1000)));
+    assert.equal(await storage.writeAt(key, MiB + 1000, Readable.from([Buffer.from('xyz')]), 0), 0);
+    assert.equal((await bytesOf(await storage.read(key))).length, MiB + 1000);
+  });
+
   test('a source that fails after megabytes: writeAt resolves exactly the bytes it gave, and they are in the file', async () => {
     const storage = new DiskStorage({ directory: await folder() });
     const { key } = await storage.createEmpty();
@@ -179,6 +194,7 @@ describe('DiskStorage resumable writes (createEmpty, writeAt)', () => {
     const { key } = await storage.createEmpty();
     for (const offset of [-1, 1.5, Number.NaN])
       await assert.rejects(storage.writeAt(key, offset, Readable.from([Buffer.from('x')])), RangeError);
+    await assert.rejects(storage.writeAt(key, 0, Readable.from([Buffer.from('x')]), -1), RangeError);
     assert.deepEqual(await keys(storage), [key], 'nothing was created by the refused writes');
   });
 

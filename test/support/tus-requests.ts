@@ -1,27 +1,14 @@
-// tus 1.0 requests as a client sends them, over real HTTP, for the tests that interrupt, kill
-// and restart under an upload: creation, HEAD, a whole PATCH, and a PATCH whose body the test
-// writes piece by piece so that it can cut it off (or kill the server) half-way.
+// tus requests for the tests that interrupt, kill and restart under an upload (on top of
+// ./tus.ts): a PATCH whose body the test writes piece by piece over node:http, so that it can
+// cut it off (or kill the server) half-way, and what its answer says.
 import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
+import { createUpload, headUpload, TUS_RESUMABLE } from './tus.js';
 import type { AttachmentBody, Visitor } from './visitor.js';
 
-export const TUS_RESUMABLE = { 'tus-resumable': '1.0.0' } as const;
-const PATCH_TYPE = 'application/offset+octet-stream';
-
-/** tus metadata: `key base64(value)` pairs. */
-export function tusMetadata(values: Record<string, string>): string {
-  return Object.entries(values)
-    .map(([key, value]) => `${key} ${Buffer.from(value).toString('base64')}`)
-    .join(',');
-}
-
-/** POST …/tus: a new upload of `length` bytes named `name`; resolves its path (the Location). */
+/** A new upload of `length` bytes named `name`, which must be created (201); resolves its path. */
 export async function createTusUpload(visitor: Visitor, bundle: string, name: string, length: number): Promise<string> {
-  const response = await visitor.request('POST', `/attachments/${bundle}/tus`, {
-    headers: { ...TUS_RESUMABLE, 'upload-length': String(length), 'upload-metadata': tusMetadata({ filename: name }) },
-  });
+  const { response, location } = await createUpload(visitor, bundle, name, length);
   if (response.status !== 201) throw new Error(`tus creation answered ${response.status}: ${await response.text()}`);
-  const location = response.headers.get('location');
-  if (!location) throw new Error('tus creation answered 201 without a Location');
   return location;
 }
 
@@ -30,7 +17,7 @@ export async function tusOffset(
   visitor: Visitor,
   path: string,
 ): Promise<{ status: number; offset: number | undefined; servedBy: string | null }> {
-  const response = await visitor.request('HEAD', path, { headers: TUS_RESUMABLE });
+  const response = await headUpload(visitor, path);
   const offset = response.headers.get('upload-offset');
   return {
     status: response.status,
@@ -70,7 +57,7 @@ export function streamingPatch(url: string, cookie: string | undefined, offset: 
     headers: {
       ...TUS_RESUMABLE,
       ...(cookie ? { cookie } : {}),
-      'content-type': PATCH_TYPE,
+      'content-type': 'application/offset+octet-stream',
       'upload-offset': String(offset),
       'content-length': String(length),
     },

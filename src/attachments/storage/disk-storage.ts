@@ -103,40 +103,58 @@ export class DiskStorage implements AttachmentStorage, ResumableWrites {
    * on the device when durable. The count is exact however the source stops: at its end, or
    * destroyed early (a client that went away), or with an error (a limit that refused the
    * rest): every byte it gave before that is written, none after. So a source's own failure
-   * is not this call's: who needs to know why the source stopped asks the source.
+   * is not this call's: who needs to know why the source stopped asks the source. At most
+   * `maxBytes` are written; the source is still read to its end past them (its owner decides
+   * what more bytes mean), but the file does not grow with them.
    *
    * Rejects only when the file cannot take the bytes: an unknown key (`ENOENT`), a key that is
    * not a blob key, a failed write or flush. How much then reached the file is unknown; the
    * caller keeps the offset it had committed.
    */
-  async writeAt(key: string, offset: number, source: Readable): Promise<number> {
+  async writeAt(key: string, offset: number, source: Readable, maxBytes = Number.POSITIVE_INFINITY): Promise<number> {
     if (!BLOB_KEY.test(key)) throw new Error(`DiskStorage: "${key}" is not a blob key`);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`DiskStorage: offset ${offset} is not a byte offset`);
+    if (!(maxBytes >= 0)) throw new RangeError(`DiskStorage: maxBytes ${maxBytes} is not a byte count`);
     // Everything is attached before the first await: a source that fails or flows meanwhile
     // (the file is still opening) must neither go unheard nor lose bytes. As in write, bytes
     // go straight from the source into the file, batched into writev; `flush` fsyncs it before
-    // it closes. The source is piped without `end`, so that however it stops the file stream
-    // is ended, not destroyed: what it already took is written, not dropped. 'r+' opens the
-    // existing file without truncating it (an unknown key fails with ENOENT).
+    // it closes. However the source stops, the file stream is ended, not destroyed: what it
+    // already took is written, not dropped. 'r+' opens the existing file without truncating
+    // it (an unknown key fails with ENOENT).
     const target = createWriteStream(this.pathOf(key), {
       flags: 'r+',
       start: offset,
       flush: this.durable,
       highWaterMark: WRITE_BATCH_BYTES,
     });
+    let room = maxBytes;
+    // pipe(), but cutting at `room`: the chunk that crosses it is written up to it.
+    const onData = (chunk: Buffer) => {
+      if (room <= 0) return;
+      const piece = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
+      room -= piece.byteLength;
+      if (!target.write(piece)) source.pause();
+    };
+    const onDrain = () => source.resume();
+    const detach = () => {
+      source.off('data', onData);
+      target.off('drain', onDrain);
+    };
     await new Promise<void>((done, failed) => {
       // The watch stays after a failed write too: the source's own later error is heard here.
       const stopWatching = finished(source, { writable: false }, () => {
         stopWatching();
-        source.unpipe(target);
+        detach();
         if (!target.destroyed) target.end();
       });
       target.once('error', (error) => {
-        source.unpipe(target);
+        detach();
         failed(error);
       });
       target.once('close', () => done());
-      source.pipe(target, { end: false });
+      target.on('drain', onDrain);
+      source.on('data', onData);
+      source.resume();
     });
     return target.bytesWritten;
   }
