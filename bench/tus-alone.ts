@@ -1,4 +1,4 @@
-// `npm run build && node dist/bench/tus-alone.js [--quick] [--rounds=N]`: the tus row alone (one
+// `npm run build && node dist/bench/tus-alone.js [--quick] [--rounds=N] [--tus-only]`: the tus row alone (one
 // file over tus in 8 MiB PATCHes against the same file as one multipart upload, on the demo app
 // as shipped, durable, on PostgreSQL), without the rest of the bench. With
 // `BENCH_PROFILE=<folder>` the server runs under `node --cpu-prof` (see bench/support.ts).
@@ -18,6 +18,8 @@ const roundsArgument = process.argv.find((arg) => arg.startsWith('--rounds='));
 const size = (quick ? 64 : 1024) * MiB;
 const rounds = roundsArgument ? Number(roundsArgument.slice('--rounds='.length)) : 3;
 const PATCH = 8 * MiB;
+/** `--tus-only`: no multipart uploads (a profile of the tus path alone). */
+const tusOnly = process.argv.includes('--tus-only');
 
 let postgres: RunningPostgres | undefined;
 if (!process.env.DATABASE_URL) {
@@ -42,7 +44,13 @@ async function settle(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 1000));
 }
 
-const results = { multipart: [] as number[], tus: [] as number[], multipartRss: [] as number[], tusRss: [] as number[] };
+const results = {
+  multipart: [] as number[],
+  tus: [] as number[],
+  multipartRss: [] as number[],
+  tusRss: [] as number[],
+  tusLastPatch: [] as number[],
+};
 try {
   for (let round = 1; round <= rounds; round += 1) {
     const steps = [
@@ -64,13 +72,16 @@ try {
         if (result.status !== 204) throw new Error(`tus upload answered ${result.status}: ${result.attachment ?? ''}`);
         results.tus.push(size / MiB / result.seconds);
         results.tusRss.push(peakGrowth / MiB);
+        results.tusLastPatch.push(result.lastPatchSeconds);
         await fetch(`${server.baseUrl}/attachments/tus`, { method: 'DELETE', headers: { cookie: result.cookie ?? '' } });
       },
     ];
-    for (const step of round % 2 ? steps : steps.reverse()) await step();
+    if (tusOnly) steps.shift();
+    for (const step of round % 2 || tusOnly ? steps : steps.reverse()) await step();
     console.log(
-      `round ${round}: multipart ${results.multipart.at(-1)!.toFixed(0)} MiB/s (RSS +${results.multipartRss.at(-1)!.toFixed(1)} MiB), ` +
-        `tus ${results.tus.at(-1)!.toFixed(0)} MiB/s (RSS +${results.tusRss.at(-1)!.toFixed(1)} MiB)`,
+      `round ${round}: multipart ${results.multipart.at(-1)?.toFixed(0)} MiB/s (RSS +${results.multipartRss.at(-1)?.toFixed(1)} MiB), ` +
+        `tus ${results.tus.at(-1)!.toFixed(0)} MiB/s (RSS +${results.tusRss.at(-1)!.toFixed(1)} MiB, ` +
+        `final PATCH with the finish ${results.tusLastPatch.at(-1)!.toFixed(2)} s)`,
     );
   }
   const [tus, multipart] = [median(results.tus), median(results.multipart)];

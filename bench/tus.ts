@@ -8,6 +8,8 @@ export interface TusUploadResult {
   status: number;
   seconds: number;
   patches: number;
+  /** How long the final PATCH took (its bytes, then the finish: hash, commit). */
+  lastPatchSeconds: number;
   cookie: string | undefined;
   /** The final PATCH's `Attachment` header (the stored attachment's JSON). */
   attachment: string | undefined;
@@ -67,8 +69,10 @@ export async function tusUploadFile(
     let offset = 0;
     let patches = 0;
     let last: Awaited<ReturnType<typeof send>> | undefined;
+    let lastPatchSeconds = 0;
     while (offset < size) {
       const length = Math.min(patchSize, size - offset);
+      const patchStarted = performance.now();
       last = await send(
         agent,
         baseUrl + location,
@@ -83,7 +87,9 @@ export async function tusUploadFile(
         { path: source, start: offset, end: offset + length - 1 },
       );
       patches += 1;
-      if (last.status !== 204) return { status: last.status, seconds: 0, patches, cookie: session, attachment: last.text };
+      lastPatchSeconds = (performance.now() - patchStarted) / 1000;
+      if (last.status !== 204)
+        return { status: last.status, seconds: 0, patches, lastPatchSeconds, cookie: session, attachment: last.text };
       offset = Number(last.headers['upload-offset']);
     }
     const attachment = last?.headers.attachment;
@@ -91,6 +97,7 @@ export async function tusUploadFile(
       status: last?.status ?? 0,
       seconds: (performance.now() - started) / 1000,
       patches,
+      lastPatchSeconds,
       cookie: session,
       attachment: typeof attachment === 'string' ? attachment : undefined,
     };
