@@ -26,10 +26,13 @@ import {
 } from './support.js';
 import { spawn } from 'node:child_process';
 import { benchPreviews } from './previews.js';
+import { tusUploadFile } from './tus.js';
 
 const MiB = 1024 * 1024;
 const DAY = 24 * 3600_000;
 const quick = process.argv.includes('--quick');
+/** The PATCH size of the tus row, as the issue states it (tus-js-client's chunkSize, say). */
+const TUS_PATCH = 8 * MiB;
 const plan = quick
   ? { big: 64 * MiB, probe: 16 * MiB, burstSeconds: 3, listRows: 20_000, listSeconds: 2, sweepRows: 5_000, rounds: 3 }
   : { big: 1024 * MiB, probe: 64 * MiB, burstSeconds: 15, listRows: 1_000_000, listSeconds: 3, sweepRows: 100_000, rounds: 3 };
@@ -284,6 +287,8 @@ async function inRounds(name: string, measure: (round: number, order: Server[]) 
   }
 }
 
+const TUS_LABEL = `tus upload ${plan.big / MiB} MiB in ${TUS_PATCH / MiB} MiB PATCHes`;
+
 /** Big uploads on every server, each after a settle; then downloads of the same file. */
 async function bigFiles(): Promise<void> {
   await inRounds('big files', async (_round, order) => {
@@ -306,6 +311,19 @@ async function bigFiles(): Promise<void> {
       );
       record('probe', `upload ${plan.probe / MiB} MiB`, 'MiB/s', 'higher', server, plan.probe / MiB / probeRun.result.seconds);
       record('probe-rss', `  peak RSS growth, ${plan.probe / MiB} MiB file`, 'MiB', 'lower', server, probeRun.peakGrowth / MiB);
+    }
+
+    // The same big file over tus, in PATCHes of 8 MiB, against the plain multipart upload above.
+    for (const server of orderOf(_round, ['module', 'module-nondurable'])) {
+      await settle();
+      const { result, peakGrowth } = await withPeakRss(servers[server].pid, () =>
+        tusUploadFile(servers[server].baseUrl, 'bench-tus', source, plan.big, 'big.bin', TUS_PATCH, cookies[server]),
+      );
+      const stored = result.attachment ? (JSON.parse(result.attachment) as { size: number }) : undefined;
+      if (result.status !== 204 || stored?.size !== plan.big)
+        throw new Error(`${server}: tus upload answered ${result.status} (${result.attachment ?? 'no Attachment header'})`);
+      record('tus-upload', TUS_LABEL, 'MiB/s', 'higher', server, plan.big / MiB / result.seconds);
+      record('tus-upload-rss', `  peak RSS growth, tus ${plan.big / MiB} MiB`, 'MiB', 'lower', server, peakGrowth / MiB);
     }
 
     // Downloads of the same big file: the module, the stock code's sendFile, express.static on the module's blob.
@@ -331,7 +349,7 @@ async function bigFiles(): Promise<void> {
       );
     }
     for (const server of ['module', 'module-nondurable'] as const) {
-      for (const bundle of ['bench-big', 'probe'])
+      for (const bundle of ['bench-big', 'probe', 'bench-tus'])
         await fetch(`${servers[server].baseUrl}/attachments/${bundle}`, {
           method: 'DELETE',
           headers: { cookie: cookies[server] ?? '' },
@@ -444,6 +462,15 @@ const rows = [...metrics.entries()].map(([key, metric]) => {
   );
   return { key, ...metric, medians, ratios };
 });
+// The tus row is stated against the same server's plain multipart upload of the same file.
+const plainUpload = rows.find((row) => row.key === 'upload');
+const tusUpload = rows.find((row) => row.key === 'tus-upload');
+if (plainUpload && tusUpload)
+  for (const server of ['module', 'module-nondurable'] as const) {
+    const [tus, plain] = [tusUpload.medians[server], plainUpload.medians[server]];
+    if (tus !== undefined && plain)
+      Object.assign(tusUpload.ratios, { [`tus/multipart (${server})`]: Number((tus / plain).toFixed(3)) });
+  }
 const header = ['measure', 'unit', ...ALL_SERVERS, ...RATIOS.map(([label]) => label)];
 const table = rows.map((row) => [
   row.label || `  ${row.key}`,
@@ -458,6 +485,7 @@ console.log(`\nnestjs-session-attachments bench${quick ? ' (--quick)' : ''}: med
 for (const [server, description] of Object.entries(SERVERS)) console.log(`  ${server}: ${description}`);
 console.log(line(header));
 for (const cells of table) console.log(line(cells));
+for (const [label, value] of Object.entries(tusUpload?.ratios ?? {})) console.log(`${TUS_LABEL}, ${label}: ${value.toFixed(2)}×`);
 const json = { quick, plan, date: new Date().toISOString(), node: process.version, servers: SERVERS, results: rows };
 await mkdir(join(projectRoot, 'bench', 'results'), { recursive: true });
 await writeFile(join(projectRoot, 'bench', 'results', 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);

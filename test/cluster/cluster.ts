@@ -1,10 +1,12 @@
 // Three demo processes (`node dist/src/main.js`) on one PostgreSQL database, one s3rver bucket
-// and the PostgreSQL session store, behind HAProxy running the README's configuration.
+// (or, with `storage: 'disk'`, one attachments folder they share) and the PostgreSQL session
+// store, behind HAProxy running the README's configuration.
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createTestDatabase, withClient, type TestDatabase } from '../support/databases.js';
 import { readmeHaproxyConfig, startHaproxy, withAddresses, type RunningHaproxy } from '../support/haproxy.js';
 import { freePort } from '../support/postgres-server.js';
@@ -33,15 +35,20 @@ export interface Cluster {
   database: TestDatabase;
   s3: RunningS3Server;
   bucket: string;
+  /** The folder the instances share with `storage: 'disk'`. */
+  attachmentsDirectory: string | undefined;
   sql<T>(text: string, values?: unknown[]): Promise<T[]>;
   /** Every object key in the bucket. */
   objectKeys(): Promise<string[]>;
-  /** Every row's storage key (with the prefix the instances use). */
+  /** Every stored blob's key (with the prefix the instances use); small files inline have none. */
   rowKeys(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
 export const S3_PREFIX = 'cluster';
+
+/** Where the instances keep bytes: the bucket (the default), or one folder on this machine. */
+export type ClusterStorage = 's3' | 'disk';
 
 /**
  * `beforeInstances` runs on the fresh database before any instance starts (a test takes the
@@ -51,10 +58,15 @@ export async function startCluster(
   haproxyBinary: string,
   env: Record<string, string>,
   beforeInstances: (database: TestDatabase) => Promise<void> = async () => undefined,
+  storage: ClusterStorage = 's3',
 ): Promise<Cluster> {
   const database = await createTestDatabase('postgres');
   const s3 = await startS3Server();
   const bucket = await s3.createBucket();
+  const attachmentsDirectory = storage === 'disk' ? await mkdtemp(join(tmpdir(), 'attachments-cluster-')) : undefined;
+  const storageEnv: Record<string, string> = attachmentsDirectory
+    ? { ATTACHMENTS_DIR: attachmentsDirectory }
+    : { ATTACHMENTS_STORAGE: 's3', S3_BUCKET: bucket, S3_PREFIX };
   const instances: Instance[] = [];
   let balancer: RunningHaproxy | undefined;
   const sql = <T>(text: string, values: unknown[] = []) =>
@@ -64,6 +76,7 @@ export async function startCluster(
     for (const instance of instances) if (!instance.exited()) await instance.kill('SIGTERM');
     await s3.stop();
     await database.drop();
+    if (attachmentsDirectory) await rm(attachmentsDirectory, { recursive: true, force: true });
   };
   try {
     await beforeInstances(database);
@@ -78,10 +91,8 @@ export async function startCluster(
             ...env,
             ...database.env,
             ...s3.env,
-            ATTACHMENTS_STORAGE: 's3',
-            S3_BUCKET: bucket,
-            S3_PREFIX,
-            // Every file an object in the bucket, so that objects and rows match one to one.
+            ...storageEnv,
+            // Every file an object in the storage, so that objects and rows match one to one.
             ATTACHMENTS_INLINE_MAX_SIZE: '0',
           }),
         ),
@@ -100,13 +111,14 @@ export async function startCluster(
     database,
     s3,
     bucket,
+    attachmentsDirectory,
     sql,
     async objectKeys() {
       const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket }));
       return (listed.Contents ?? []).map((object) => object.Key!).sort();
     },
     async rowKeys() {
-      const rows = await sql<{ storage_key: string }>('SELECT storage_key FROM session_attachments');
+      const rows = await sql<{ storage_key: string }>('SELECT storage_key FROM session_attachments WHERE content IS NULL');
       return rows.map((row) => `${S3_PREFIX}/${row.storage_key}`).sort();
     },
     stop,

@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import type { AttachmentsModuleExtras, AttachmentsModuleOptions } from '../../src/attachments/index.js';
 import { sqlDialectFor } from '../../src/attachments/persistence/sql-dialect.js';
 import { createDemoApp, type DemoServing } from '../../src/bootstrap.js';
+import type { DemoSessionStoreConfig } from '../../src/demo-session-store.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
 
 /** The demo app on a free port, with its own database and attachments folder. */
@@ -35,6 +36,8 @@ export interface StartOptions extends Pick<DemoServing, 'cors' | 'https' | 'same
   /** Extra controllers for host-app tests. */
   controllers?: Type[];
   session?: boolean;
+  /** Where sessions are kept (default: this process's memory); a store outlives a restart. */
+  sessionStore?: DemoSessionStoreConfig;
   /** A folder for the disk storage (default: a new temporary one, removed on close). */
   attachmentsDirectory?: string;
   /** Where the app's log goes (default: nowhere); e.g. a `CollectingLogger`. */
@@ -59,6 +62,7 @@ export async function startApp(kind: TestDatabase['kind'], options: StartOptions
       database: database.options,
       attachmentsDirectory,
       sessionSecret: 'test-secret',
+      sessionStore: options.sessionStore,
       expireAfter: undefined,
       sweepEvery: undefined,
     },

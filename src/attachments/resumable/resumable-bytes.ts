@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AttachmentStorage, InjectAttachmentStorage } from '../storage/attachment-storage.js';
+import { AttachmentStorage, InjectAttachmentStorage, supportsResumableWrites } from '../storage/attachment-storage.js';
+import { InPlaceBytes } from './in-place-bytes.js';
 import { PartsBytes } from './parts-bytes.js';
 import type { UploadBytes } from './upload-bytes.js';
 import type { UploadRow } from './upload-records.js';
@@ -17,7 +18,7 @@ export class ResumableBytes {
 
   constructor(@InjectAttachmentStorage() storage: AttachmentStorage) {
     this.parts = new PartsBytes(storage);
-    this.inPlace = undefined;
+    this.inPlace = supportsResumableWrites(storage) ? new InPlaceBytes(storage) : undefined;
   }
 
   forNewUpload(): UploadBytes {

@@ -47,11 +47,15 @@ export const InjectAttachmentStorage = (): ParameterDecorator => Inject(Attachme
  *
  * - `createEmpty` makes an empty object, listed by `list` like any other.
  * - `writeAt` writes the source at `offset` and resolves the number of bytes written once they
- *   are durable, also when the source ended early (a client that went away).
+ *   are durable, also when the source ended early (a client that went away) or failed (a
+ *   limit that refused the rest): the count is exactly what the source gave before it
+ *   stopped, at most `maxBytes` (what it gives past them is read but not written, so that an
+ *   object never grows past its upload's length). It rejects only when the object cannot take
+ *   the bytes (an unknown key: `ENOENT`).
  */
 export interface ResumableWrites {
   createEmpty(): Promise<{ key: string }>;
-  writeAt(key: string, offset: number, source: Readable): Promise<number>;
+  writeAt(key: string, offset: number, source: Readable, maxBytes?: number): Promise<number>;
 }
 
 /** Whether a storage offers positional writes for resumable uploads. */

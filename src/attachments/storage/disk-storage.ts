@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, open as openFile } from 'node:fs';
+import { close as closeFile, createReadStream, createWriteStream, fsync, open as openFile } from 'node:fs';
 import { mkdir, opendir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { AttachmentStorage, ByteRange, ByteSource, StoredObject } from './attachment-storage.js';
+import type { AttachmentStorage, ByteRange, ByteSource, ResumableWrites, StoredObject } from './attachment-storage.js';
 import { FolderFlusher, flushFolder } from './folder-flusher.js';
 
 const BLOB_KEY = /^[0-9a-f]{32}$/;
@@ -31,7 +31,7 @@ export interface DiskStorageOptions {
  * that cannot be created or renamed for want of its folder (someone removed the directory while
  * the app runs) makes it create the folder again and try once more.
  */
-export class DiskStorage implements AttachmentStorage {
+export class DiskStorage implements AttachmentStorage, ResumableWrites {
   private readonly root: string;
   private readonly durable: boolean;
   /** Folders known to exist, each with the creation (and, if durable, its flush) it took. */
@@ -76,6 +76,87 @@ export class DiskStorage implements AttachmentStorage {
     }
     if (this.durable) await this.flusher.flush(folder);
     return { key };
+  }
+
+  /**
+   * A new empty blob for a resumable upload, under a blob key like any other (listed, read,
+   * deleted, and finally an attachment's blob as it is). Durable: the file and its folder entry
+   * are flushed before it resolves, so a key the caller records names a file that exists.
+   */
+  async createEmpty(): Promise<{ key: string }> {
+    const key = newKey();
+    const folder = join(this.root, 'blobs', key.slice(0, 2));
+    const fd = await this.inFolder(folder, () => openExclusive(this.pathOf(key)));
+    try {
+      if (this.durable) await new Promise<void>((done, failed) => fsync(fd, (error) => (error ? failed(error) : done())));
+    } finally {
+      await new Promise<void>((done) => closeFile(fd, () => done()));
+    }
+    if (this.durable) await this.flusher.flush(folder);
+    return { key };
+  }
+
+  /**
+   * Writes what `source` gives at `offset`, `offset + 1`, ... of the blob `key` (made by
+   * `createEmpty`), leaving the bytes before and after that range as they were (never
+   * truncates), and resolves how many bytes of the source are now in the file, once they are
+   * on the device when durable. The count is exact however the source stops: at its end, or
+   * destroyed early (a client that went away), or with an error (a limit that refused the
+   * rest): every byte it gave before that is written, none after. So a source's own failure
+   * is not this call's: who needs to know why the source stopped asks the source. At most
+   * `maxBytes` are written; the source is still read to its end past them (its owner decides
+   * what more bytes mean), but the file does not grow with them.
+   *
+   * Rejects only when the file cannot take the bytes: an unknown key (`ENOENT`), a key that is
+   * not a blob key, a failed write or flush. How much then reached the file is unknown; the
+   * caller keeps the offset it had committed.
+   */
+  async writeAt(key: string, offset: number, source: Readable, maxBytes = Number.POSITIVE_INFINITY): Promise<number> {
+    if (!BLOB_KEY.test(key)) throw new Error(`DiskStorage: "${key}" is not a blob key`);
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`DiskStorage: offset ${offset} is not a byte offset`);
+    if (!(maxBytes >= 0)) throw new RangeError(`DiskStorage: maxBytes ${maxBytes} is not a byte count`);
+    // Everything is attached before the first await: a source that fails or flows meanwhile
+    // (the file is still opening) must neither go unheard nor lose bytes. As in write, bytes
+    // go straight from the source into the file, batched into writev; `flush` fsyncs it before
+    // it closes. However the source stops, the file stream is ended, not destroyed: what it
+    // already took is written, not dropped. 'r+' opens the existing file without truncating
+    // it (an unknown key fails with ENOENT).
+    const target = createWriteStream(this.pathOf(key), {
+      flags: 'r+',
+      start: offset,
+      flush: this.durable,
+      highWaterMark: WRITE_BATCH_BYTES,
+    });
+    let room = maxBytes;
+    // pipe(), but cutting at `room`: the chunk that crosses it is written up to it.
+    const onData = (chunk: Buffer) => {
+      if (room <= 0) return;
+      const piece = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
+      room -= piece.byteLength;
+      if (!target.write(piece)) source.pause();
+    };
+    const onDrain = () => source.resume();
+    const detach = () => {
+      source.off('data', onData);
+      target.off('drain', onDrain);
+    };
+    await new Promise<void>((done, failed) => {
+      // The watch stays after a failed write too: the source's own later error is heard here.
+      const stopWatching = finished(source, { writable: false }, () => {
+        stopWatching();
+        detach();
+        if (!target.destroyed) target.end();
+      });
+      target.once('error', (error) => {
+        detach();
+        failed(error);
+      });
+      target.once('close', () => done());
+      target.on('drain', onDrain);
+      source.on('data', onData);
+      source.resume();
+    });
+    return target.bytesWritten;
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
