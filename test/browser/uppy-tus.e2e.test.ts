@@ -74,23 +74,28 @@ describe('Uppy with its Tus plugin against the module', () => {
       if (request.method() === 'PATCH') patches.push(request.url());
     });
 
-    const result = await tab.evaluate(async (files) => {
-      const uppy = (
-        window as unknown as {
-          uppy: { addFile(file: object): string; upload(): Promise<{ successful: unknown[]; failed: unknown[] }> };
+    const result = await tab.evaluate(
+      async (files) => {
+        const uppy = (
+          window as unknown as {
+            uppy: { addFile(file: object): string; upload(): Promise<{ successful: unknown[]; failed: unknown[] }> };
+          }
+        ).uppy;
+        for (const file of files) {
+          const data = new Blob([Uint8Array.from(atob(file.base64), (character) => character.charCodeAt(0))], {
+            type: file.type,
+          });
+          uppy.addFile({ name: file.name, type: file.type, data });
         }
-      ).uppy;
-      for (const file of files) {
-        const data = new Blob([Uint8Array.from(atob(file.base64), (character) => character.charCodeAt(0))], { type: file.type });
-        uppy.addFile({ name: file.name, type: file.type, data });
-      }
-      const outcome = await uppy.upload();
-      return {
-        successful: outcome.successful.length,
-        failed: outcome.failed.length,
-        stored: (window as unknown as { stored: Record<string, string> }).stored,
-      };
-    }, files.map((file) => ({ name: file.name, type: file.type, base64: file.bytes.toString('base64') })));
+        const outcome = await uppy.upload();
+        return {
+          successful: outcome.successful.length,
+          failed: outcome.failed.length,
+          stored: (window as unknown as { stored: Record<string, string> }).stored,
+        };
+      },
+      files.map((file) => ({ name: file.name, type: file.type, base64: file.bytes.toString('base64') })),
+    );
 
     assert.deepEqual({ successful: result.successful, failed: result.failed }, { successful: 3, failed: 0 });
     assert.deepEqual(
@@ -106,14 +111,25 @@ describe('Uppy with its Tus plugin against the module', () => {
       listed.map(({ name, mimetype, size, sha256 }) => ({ name, mimetype, size, sha256 })),
       [
         { name: 'notes.txt', mimetype: 'text/plain', size: files[0]!.bytes.length, sha256: sha256(files[0]!.bytes) },
-        { name: 'photo.bin', mimetype: 'application/octet-stream', size: files[1]!.bytes.length, sha256: sha256(files[1]!.bytes) },
+        {
+          name: 'photo.bin',
+          mimetype: 'application/octet-stream',
+          size: files[1]!.bytes.length,
+          sha256: sha256(files[1]!.bytes),
+        },
         { name: 'résumé.pdf', mimetype: 'application/pdf', size: files[2]!.bytes.length, sha256: sha256(files[2]!.bytes) },
       ],
     );
-    const downloaded = await tab.evaluate(async (urls) => {
-      const hex = (digest: ArrayBuffer) => [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
-      return Promise.all(urls.map(async (url) => hex(await crypto.subtle.digest('SHA-256', await (await fetch(url)).arrayBuffer()))));
-    }, listed.map((attachment) => attachment.url));
+    const downloaded = await tab.evaluate(
+      async (urls) => {
+        const hex = (digest: ArrayBuffer) =>
+          [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+        return Promise.all(
+          urls.map(async (url) => hex(await crypto.subtle.digest('SHA-256', await (await fetch(url)).arrayBuffer()))),
+        );
+      },
+      listed.map((attachment) => attachment.url),
+    );
     assert.deepEqual(
       downloaded,
       files.map((file) => sha256(file.bytes)),
