@@ -10,6 +10,23 @@ import { AppModule, type DemoOverrides } from './app.module.js';
 import { ephemeralSecret, type DemoConfig } from './demo-config.js';
 import { openSessionStore } from './demo-session-store.js';
 
+/**
+ * The response headers a tus client on another origin must read (CORS shows a page only the
+ * simple ones): where the upload is, how far it got, its limits, and the stored attachment.
+ */
+const TUS_EXPOSED_HEADERS = [
+  'Location',
+  'Upload-Offset',
+  'Upload-Length',
+  'Upload-Metadata',
+  'Upload-Expires',
+  'Tus-Resumable',
+  'Tus-Version',
+  'Tus-Extension',
+  'Tus-Max-Size',
+  'Attachment',
+];
+
 /** How the demo serves pages of another origin (the tests' SPA setups). */
 export interface DemoServing {
   logger?: false;
@@ -28,7 +45,7 @@ export async function createDemoApp(config: DemoConfig, options: DemoOverrides &
     ...(options.logger === false ? { logger: false } : {}),
     ...(options.https ? { httpsOptions: options.https } : {}),
   });
-  if (options.cors) app.enableCors(options.cors);
+  if (options.cors) app.enableCors({ exposedHeaders: TUS_EXPOSED_HEADERS, ...options.cors });
   // `session: false` is for the test that proves the module's message when it is missing.
   if (options.session !== false) {
     const sessions = await openSessionStore(config.sessionStore).catch(async (error: unknown) => {
