@@ -46,6 +46,33 @@ export const ATTACHMENT_ERRORS = {
     status: HttpStatus.SERVICE_UNAVAILABLE,
     message: 'The attachment database is unavailable; try again shortly',
   },
+  tus_version_unsupported: {
+    status: HttpStatus.PRECONDITION_FAILED,
+    message: 'Resumable uploads speak tus 1.0.0: send the header Tus-Resumable: 1.0.0',
+  },
+  upload_length_required: {
+    status: HttpStatus.BAD_REQUEST,
+    message: 'A resumable upload needs its size up front: send Upload-Length (Upload-Defer-Length is not supported)',
+  },
+  invalid_upload_length: { status: HttpStatus.BAD_REQUEST, message: 'Upload-Length must be a whole number of bytes' },
+  invalid_upload_metadata: {
+    status: HttpStatus.BAD_REQUEST,
+    message: 'Upload-Metadata must be comma-separated pairs of a key and a base64 value',
+  },
+  invalid_upload_offset: { status: HttpStatus.BAD_REQUEST, message: 'Upload-Offset must be a whole number of bytes' },
+  invalid_patch_content_type: {
+    status: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+    message: 'A PATCH of a resumable upload must have Content-Type: application/offset+octet-stream',
+  },
+  offset_mismatch: {
+    status: HttpStatus.CONFLICT,
+    message: "Upload-Offset is not the upload's offset: ask with HEAD where to resume",
+  },
+  upload_length_exceeded: {
+    status: HttpStatus.PAYLOAD_TOO_LARGE,
+    message: 'The PATCH carries bytes past the Upload-Length declared; nothing of it was stored',
+  },
+  upload_not_found: { status: HttpStatus.NOT_FOUND, message: 'No such resumable upload' },
   session_middleware_missing: {
     status: HttpStatus.INTERNAL_SERVER_ERROR,
     message:
@@ -95,6 +122,8 @@ const REASONS: Partial<Record<number, string>> = {
   403: 'Forbidden',
   404: 'Not Found',
   408: 'Request Timeout',
+  409: 'Conflict',
+  412: 'Precondition Failed',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   416: 'Range Not Satisfiable',

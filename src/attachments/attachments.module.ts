@@ -25,6 +25,9 @@ import { PreviewRecords } from './previews/preview-records.js';
 import { PreviewsService } from './previews/previews.service.js';
 import { AttachmentStorage } from './storage/attachment-storage.js';
 import { DiskStorage } from './storage/disk-storage.js';
+import { ResumableBytes } from './resumable/resumable-bytes.js';
+import { ResumableUploads } from './resumable/resumable-uploads.service.js';
+import { UploadRecords } from './resumable/upload-records.js';
 
 const resolvedOptions: Provider = {
   provide: RESOLVED_ATTACHMENTS_OPTIONS,
@@ -67,6 +70,9 @@ const storage: Provider = {
     AttachmentsSweeper,
     SweepSchedule,
     CrossSiteRequestGuard,
+    UploadRecords,
+    ResumableBytes,
+    ResumableUploads,
   ],
   // The guard and the options it reads go out too, so a host's own routes can use
   // @UseGuards(CrossSiteRequestGuard), and the owners, which @CurrentOwner()'s pipe resolves in

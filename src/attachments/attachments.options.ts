@@ -100,6 +100,12 @@ export interface AttachmentsModuleOptions {
    * folder flush and a commit. `0` keeps every file in the storage. At most `1mb`. Default `64kb`.
    */
   inlineMaxSize?: ByteSize;
+  /**
+   * A resumable (tus) upload that receives nothing for this long is removed with its bytes by
+   * the sweep; a finished one's record (which answers HEAD) is forgotten after as long, never
+   * its attachment. Default `24h`.
+   */
+  resumableExpireAfter?: Duration;
 }
 
 /** The extras that shape the module itself, given beside the options to forRoot/forRootAsync. */
@@ -115,6 +121,11 @@ export interface AttachmentsModuleExtras {
    * defined. Default: none.
    */
   guards?: Array<Type<CanActivate> | CanActivate>;
+  /**
+   * The resumable upload routes (tus 1.0) at `…/:bundle/tus`: `false` mounts none. An extra,
+   * like `path`, because routes are fixed when the module is defined. Default `true`.
+   */
+  resumable?: boolean;
 }
 
 export interface ResolvedLimits {
@@ -151,6 +162,7 @@ export interface ResolvedAttachmentsOptions {
   inspect: InspectHook | undefined;
   inspectTimeout: number;
   inlineMaxSize: number;
+  resumableExpireAfter: number;
 }
 
 /** Every default, in one place. */
@@ -175,6 +187,7 @@ export const DEFAULT_OPTIONS = {
   previews: { maxInputPixels: 50_000_000, timeout: '10s' },
   inspectTimeout: '30s',
   inlineMaxSize: '64kb',
+  resumableExpireAfter: '24h',
 } as const;
 
 /**
@@ -243,7 +256,21 @@ export function resolveOptions(options: AttachmentsModuleOptions = {}): Resolved
     inspect: inspectHook(options.inspect),
     inspectTimeout: timerDuration('inspectTimeout', options.inspectTimeout ?? DEFAULT_OPTIONS.inspectTimeout),
     inlineMaxSize: inlineSize(options.inlineMaxSize ?? DEFAULT_OPTIONS.inlineMaxSize),
+    resumableExpireAfter: duration(
+      'resumableExpireAfter',
+      options.resumableExpireAfter ?? DEFAULT_OPTIONS.resumableExpireAfter,
+      1,
+    ),
   };
+}
+
+/** The `resumable` extra: whether the tus routes are mounted. */
+export function resolveResumable(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'boolean') {
+    throw new InvalidAttachmentsOptionError('resumable', 'true or false (whether the tus routes are mounted)', value);
+  }
+  return value;
 }
 
 function ownerResolver(value: unknown): OwnerResolver<Request> | undefined {

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Readable } from 'node:stream';
+import type { EntityManager } from 'typeorm';
 import type { Attachment, IncomingFile, OpenedAttachment, ReadRange } from './attachment.js';
 import type { AttachmentEntity } from './attachment.entity.js';
 import { RESOLVED_ATTACHMENTS_OPTIONS } from './attachments.tokens.js';
@@ -93,6 +94,33 @@ export class AttachmentsService {
     await this.deleteBlobs([...result.replacedKeys, ...superseded]);
     await this.followAdoption(owner);
     return result.saved.map(toAttachment);
+  }
+
+  /**
+   * Not for host code: the last step of a resumable upload, whose bytes are already stored
+   * (`row`). The same rules as `save` for one file (inspection, quotas, same name replaces),
+   * through the same upsert, with `first` (the upload marking itself finished) in its
+   * transaction. Throws the plain upload's errors; deletes the bytes it replaced.
+   * @internal
+   */
+  async commitUpload(
+    owner: OwnerKey,
+    bundle: string,
+    row: NewAttachmentRow,
+    first: (manager: EntityManager) => Promise<void>,
+  ): Promise<Attachment> {
+    if (this.options.inspect) {
+      const { storageKey: _key, content, ...shown } = row;
+      const bytes = content
+        ? inlineStream(Buffer.from(content.buffer, content.byteOffset, content.byteLength))
+        : await this.storage.read(row.storageKey);
+      await inspectStoredFile(this.options.inspect, this.options.inspectTimeout, shown, bytes);
+    }
+    const result = await this.records.upsert(owner, bundle, [row], this.options.limits, first).catch(rethrowServiceError);
+    if (typeof result === 'string') throw refusalError(result, this.options.limits);
+    await this.deleteBlobs(result.replacedKeys);
+    await this.followAdoption(owner);
+    return toAttachment(result.saved[0]!);
   }
 
   /**

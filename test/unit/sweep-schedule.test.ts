@@ -14,7 +14,7 @@ const MAX_TIMER_DELAY = 2 ** 31 - 1;
 /** A schedule whose sweeper only counts its rounds. */
 function scheduleEvery(sweepEvery: string | number): { rounds: () => number; registry: SchedulerRegistry } {
   let rounds = 0;
-  const report: SweepReport = { outdated: { count: 0, bytes: 0, durationMs: 0 }, orphans: 0 };
+  const report: SweepReport = { outdated: { count: 0, bytes: 0, durationMs: 0 }, orphans: 0, uploads: 0 };
   const sweeper = {
     sweep: () => {
       rounds += 1;

@@ -5,6 +5,7 @@ import { ExpiryRecords, type OutdatedRow } from '../persistence/expiry-records.j
 import { SweepLock } from '../persistence/sweep-lock.js';
 import { storedKeys } from '../inline-content.js';
 import { PreviewRecords } from '../previews/preview-records.js';
+import { UploadRecords } from '../resumable/upload-records.js';
 import { AttachmentStorage, InjectAttachmentStorage } from '../storage/attachment-storage.js';
 
 export interface RemoveOutdatedOptions {
@@ -27,6 +28,8 @@ export interface RemovalReport {
 export interface SweepReport {
   outdated: RemovalReport;
   orphans: number;
+  /** Unfinished resumable uploads removed (untouched for `resumableExpireAfter`), with their bytes. */
+  uploads: number;
 }
 
 const ORPHAN_CHECK_CHUNK = 500;
@@ -47,18 +50,42 @@ export class AttachmentsSweeper {
     @InjectAttachmentStorage() private readonly storage: AttachmentStorage,
     @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
     private readonly previews: PreviewRecords,
+    private readonly uploads: UploadRecords,
   ) {}
 
   /**
    * One round, scheduled or by the command: expiry (after `expireAfter` unless `outdated` says
-   * otherwise) and orphans (after `orphanGracePeriod`), by one instance of the cluster at a
-   * time. Resolves to undefined when another instance holds the sweep lock.
+   * otherwise), unfinished resumable uploads (after `resumableExpireAfter`) and orphans (after
+   * `orphanGracePeriod`), by one instance of the cluster at a time. Resolves to undefined when
+   * another instance holds the sweep lock.
    */
   async sweep(outdated: RemoveOutdatedOptions = { olderThan: this.options.expireAfter }): Promise<SweepReport | undefined> {
-    return this.lock.asOnlySweeper(async () => ({
-      outdated: await this.removeOutdated(outdated),
-      orphans: await this.removeOrphans(this.options.orphanGracePeriod, outdated.dryRun ?? false),
-    }));
+    return this.lock.asOnlySweeper(async () => {
+      const report = await this.removeOutdated(outdated);
+      const uploads = outdated.dryRun ? 0 : await this.removeStaleUploads(this.options.resumableExpireAfter);
+      return {
+        outdated: report,
+        uploads,
+        orphans: await this.removeOrphans(this.options.orphanGracePeriod, outdated.dryRun ?? false),
+      };
+    });
+  }
+
+  /**
+   * Removes unfinished resumable uploads untouched for `olderThan` ms, with their bytes, and
+   * forgets finished ones' records after as long (never their attachments, which expire as any
+   * other). Returns how many unfinished uploads went.
+   */
+  async removeStaleUploads(olderThan: number): Promise<number> {
+    if (!(await this.uploads.isInstalled())) return 0;
+    const cutoff = Date.now() - olderThan;
+    let removed = 0;
+    for (;;) {
+      const batch = await this.uploads.expireBatch(cutoff, this.options.sweepBatchSize);
+      removed += batch.unfinished;
+      await this.deleteBlobs(batch.keys);
+      if (batch.scanned < this.options.sweepBatchSize) return removed;
+    }
   }
 
   async removeOutdated(options: RemoveOutdatedOptions): Promise<RemovalReport> {
@@ -118,6 +145,8 @@ export class AttachmentsSweeper {
       const referenced = await this.records.referencedKeys(candidates);
       // A stored preview is referenced by its row, not by an attachment's.
       if (previews) for (const key of await this.previews.referencedKeys(candidates)) referenced.add(key);
+      // So are the parts and in-place objects of resumable uploads under way.
+      for (const key of await this.uploads.referencedKeys(candidates)) referenced.add(key);
       const orphans = candidates.filter((key) => !referenced.has(key));
       if (!dryRun) await this.deleteBlobs(orphans);
       removed += orphans.length;

@@ -58,11 +58,11 @@ export class RemoveOutdatedAttachmentsCommand extends CommandRunner {
       process.exitCode = EXIT_TEMPORARY_FAILURE;
       return;
     }
-    const { outdated, orphans } = report;
+    const { outdated, orphans, uploads } = report;
     const verb = flags.dryRun ? 'Would remove' : 'Removed';
     out.write(
       `${verb} ${outdated.count} attachment(s), ${formatBytes(outdated.bytes)}, and ${orphans} orphan blob(s), ` +
-        `in ${formatDuration(performance.now() - started)}\n`,
+        `${uploads > 0 ? `and ${uploads} unfinished resumable upload(s), ` : ''}in ${formatDuration(performance.now() - started)}\n`,
     );
   }
 

@@ -51,10 +51,10 @@ export class SweepSchedule implements OnApplicationBootstrap {
         this.logger.log('Sweep skipped: another instance holds the sweep lock');
         return;
       }
-      const { outdated, orphans } = report;
+      const { outdated, orphans, uploads } = report;
       this.logger.log(
         `Sweep removed ${outdated.count} attachment(s), ${formatBytes(outdated.bytes)}, and ${orphans} orphan blob(s) ` +
-          `in ${formatDuration(performance.now() - started)}`,
+          `${uploads > 0 ? `(and ${uploads} unfinished resumable upload(s)) ` : ''}in ${formatDuration(performance.now() - started)}`,
       );
     } catch (error) {
       this.logger.error(`Sweep failed; the next round retries: ${String(error)}`);

@@ -9,6 +9,7 @@ import type { BundleQuotas, QuotaRefusal } from './quotas.js';
 import { SessionLock } from './session-lock.js';
 import { ADOPTIONS_TABLE, compareNames, SqlDialect } from './sql-dialect.js';
 import { upsertInTransaction, type NewAttachmentRow, type UpsertResult } from './upsert.js';
+import { UploadRecords } from '../resumable/upload-records.js';
 
 /** A row with the bytes it holds itself (a small file; see inline-content.ts), or null. */
 export type AttachmentRow = AttachmentEntity & { content: Buffer | null };
@@ -40,6 +41,7 @@ export class AttachmentRecords {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly lock: SessionLock,
     private readonly dialect: SqlDialect,
+    private readonly uploads: UploadRecords,
   ) {}
 
   /**
@@ -112,22 +114,55 @@ export class AttachmentRecords {
    * Inserts or replaces the rows of one request, all or none, or refuses them when they would
    * break a quota. Returns the stored rows (in name order) and the storage keys they replaced,
    * which the caller deletes once this has committed.
+   *
+   * `first`, when given, runs in the same transaction, under the session's lock, before the
+   * rows are written (a resumable upload marks itself finished there); if it throws, nothing
+   * of either is written, and its error comes out as it threw it. A refusal rolls it back too.
    */
   upsert(
     sessionKey: string,
     bundle: string,
     rows: NewAttachmentRow[],
     quotas: BundleQuotas,
+    first?: (manager: EntityManager) => Promise<void>,
   ): Promise<UpsertResult | QuotaRefusal> {
+    let stepFailure: { error: unknown } | undefined;
+    const step =
+      first &&
+      ((manager: EntityManager) =>
+        first(manager).catch((error: unknown) => {
+          stepFailure = { error };
+          throw error;
+        }));
     return this.call(async () => {
       const putFunction = await this.installedPutFunction();
-      const result = putFunction
-        ? await putInOneCall(this.dataSource, putFunction, this.lock.keys(sessionKey), sessionKey, bundle, rows, quotas)
-        : await this.lock.transaction(sessionKey, (manager) =>
-            upsertInTransaction(this.dialect, manager, sessionKey, bundle, rows, quotas),
-          );
+      const write = (manager: EntityManager) =>
+        putFunction
+          ? putInOneCall(manager, putFunction, this.lock.keys(sessionKey), sessionKey, bundle, rows, quotas)
+          : upsertInTransaction(this.dialect, manager, sessionKey, bundle, rows, quotas);
+      let result: UpsertResult | QuotaRefusal;
+      if (step) {
+        result = await this.lock
+          .transaction(sessionKey, async (manager) => {
+            await step(manager);
+            const written = await write(manager);
+            if (typeof written === 'string') throw new RolledBack(written);
+            return written;
+          })
+          .catch((error: unknown) => {
+            if (error instanceof RolledBack) return error.refusal;
+            throw error;
+          });
+      } else {
+        result = putFunction
+          ? await putInOneCall(this.dataSource, putFunction, this.lock.keys(sessionKey), sessionKey, bundle, rows, quotas)
+          : await this.lock.transaction(sessionKey, write);
+      }
       if (typeof result !== 'string') result.saved.sort((a, b) => compareNames(a.name, b.name));
       return result;
+    }).catch((error: unknown) => {
+      if (stepFailure) throw stepFailure.error;
+      throw error;
     });
   }
 
@@ -224,7 +259,8 @@ export class AttachmentRecords {
    * Moves every row of `from` to `into` under both owners' locks; where both hold a bundle's
    * name, the later `updatedAt` wins (a tie keeps `into`'s) and the loser's row is deleted.
    * Records the adoption (when the adoptions table exists), so that an upload to `from` that
-   * commits later can follow, and forgets adoptions older than `forgetBefore`.
+   * commits later can follow, and forgets adoptions older than `forgetBefore`. Resumable
+   * uploads of `from` move to `into` as they are.
    */
   adopt(from: string, into: string, now: number, forgetBefore: number): Promise<AdoptionResult> {
     return this.call(async () => {
@@ -252,6 +288,8 @@ export class AttachmentRecords {
         }
         if (moved.length > 0) await repository.update({ sessionKey: from }, { sessionKey: into });
         if (recordsAdoptions) await this.recordAdoption(manager, from, into, now, forgetBefore);
+        // Resumable uploads under way move too, so the signed-in visitor resumes them.
+        await this.uploads.adoptIn(manager, from, into);
         return {
           moved: moved.map((row) => ({ ...row, sessionKey: into })),
           discardedKeys: losers.map((row) => row.storageKey),
@@ -310,6 +348,13 @@ export class AttachmentRecords {
     } catch (error) {
       throw this.dialect.failure(error);
     }
+  }
+}
+
+/** A refusal inside a transaction with another step: thrown to roll both back. */
+class RolledBack extends Error {
+  constructor(readonly refusal: QuotaRefusal) {
+    super(`refused: ${refusal}`);
   }
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { AttachmentEntity } from '../attachment.entity.js';
 import { PUT_FUNCTION_ARGUMENTS } from '../migrations/1764403200000-inline-content.js';
 import type { BundleQuotas, QuotaRefusal } from './quotas.js';
@@ -23,7 +23,7 @@ interface PutFunctionRow {
 
 /** One upload's rows in one round trip: the session's lock, quotas and upsert run inside the function. */
 export async function putInOneCall(
-  dataSource: DataSource,
+  dataSource: Pick<DataSource | EntityManager, 'query'>,
   putFunction: string,
   lock: [namespace: number, key: number],
   sessionKey: string,

@@ -12,6 +12,10 @@ export const SWEEP_LOCK_NAMESPACE = 0x5a7a_0002;
 /** Made by the owner-adoptions migration, beside the attachments table. */
 export const ADOPTIONS_TABLE = 'session_attachment_adoptions';
 
+/** Made by the resumable-uploads migration: tus uploads, and the parts their bytes are in. */
+export const UPLOADS_TABLE = 'session_attachment_uploads';
+export const UPLOAD_PARTS_TABLE = 'session_attachment_upload_parts';
+
 /** The columns a sweep reports, in the order of `OutdatedRow`. */
 export const SWEEP_COLUMNS = 'id, session_key, bundle, name, size, storage_key, updated_at';
 
@@ -30,6 +34,9 @@ export abstract class SqlDialect {
   abstract readonly table: string;
   /** The adoptions table (who adopted an owner's attachments), qualified like `table`. */
   abstract readonly adoptionsTable: string;
+  /** The resumable uploads and their parts, qualified like `table`. */
+  abstract readonly uploadsTable: string;
+  abstract readonly uploadPartsTable: string;
   /** `ORDER BY` text that sorts names in code point order. */
   abstract readonly byName: string;
   /** The PostgreSQL put function as SQL (qualified like the table); undefined on SQLite. */
@@ -64,6 +71,8 @@ class PostgresDialect extends SqlDialect {
   constructor(
     readonly table: string,
     readonly adoptionsTable: string,
+    readonly uploadsTable: string,
+    readonly uploadPartsTable: string,
     schema: string | undefined,
   ) {
     super();
@@ -105,6 +114,8 @@ class SqliteDialect extends SqlDialect {
   constructor(
     readonly table: string,
     readonly adoptionsTable: string,
+    readonly uploadsTable: string,
+    readonly uploadPartsTable: string,
   ) {
     super();
   }
@@ -135,11 +146,19 @@ export function sqlDialectFor(dataSource: DataSource): SqlDialect {
   const { driver } = dataSource;
   const tableName = driver.escape(metadata.tableName);
   const adoptionsName = driver.escape(ADOPTIONS_TABLE);
+  const uploadsName = driver.escape(UPLOADS_TABLE);
+  const partsName = driver.escape(UPLOAD_PARTS_TABLE);
   // SQLite has no schemas (an attached database would be one; the module does not use them).
-  if (dataSource.options.type !== 'postgres') return new SqliteDialect(tableName, adoptionsName);
+  if (dataSource.options.type !== 'postgres') return new SqliteDialect(tableName, adoptionsName, uploadsName, partsName);
   const schema = metadata.schema;
   const qualified = (name: string) => (schema === undefined ? name : `${driver.escape(schema)}.${name}`);
-  return new PostgresDialect(qualified(tableName), qualified(adoptionsName), schema);
+  return new PostgresDialect(
+    qualified(tableName),
+    qualified(adoptionsName),
+    qualified(uploadsName),
+    qualified(partsName),
+    schema,
+  );
 }
 
 export const sqlDialectProvider: Provider = {

@@ -39,3 +39,23 @@ export const AttachmentStorage = Symbol('AttachmentStorage');
 
 /** Injects the storage the module was configured with. */
 export const InjectAttachmentStorage = (): ParameterDecorator => Inject(AttachmentStorage);
+
+/**
+ * Optional capability for resumable (tus) uploads: one object that grows by positional writes,
+ * so that PATCHes land in place instead of as one object per PATCH. Storages without it get
+ * the parts strategy, which works on any `AttachmentStorage`.
+ *
+ * - `createEmpty` makes an empty object, listed by `list` like any other.
+ * - `writeAt` writes the source at `offset` and resolves the number of bytes written once they
+ *   are durable, also when the source ended early (a client that went away).
+ */
+export interface ResumableWrites {
+  createEmpty(): Promise<{ key: string }>;
+  writeAt(key: string, offset: number, source: Readable): Promise<number>;
+}
+
+/** Whether a storage offers positional writes for resumable uploads. */
+export function supportsResumableWrites(s: AttachmentStorage): s is AttachmentStorage & ResumableWrites {
+  const candidate = s as Partial<ResumableWrites>;
+  return typeof candidate.createEmpty === 'function' && typeof candidate.writeAt === 'function';
+}

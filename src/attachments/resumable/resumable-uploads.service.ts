@@ -1,0 +1,348 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { Attachment } from '../attachment.js';
+import { AttachmentsException, isAttachmentsException } from '../attachments.errors.js';
+import type { ResolvedAttachmentsOptions } from '../attachments.options.js';
+import { AttachmentsService } from '../attachments.service.js';
+import { RESOLVED_ATTACHMENTS_OPTIONS } from '../attachments.tokens.js';
+import { detectType, isAllowedType, SNIFF_BYTES } from '../content-type.js';
+import { newInlineKey, readPrefix, storedKeys } from '../inline-content.js';
+import { assertBundleId, normalizeFileName } from '../names.js';
+import type { OwnerKey } from '../owner.js';
+import { DatabaseFailure } from '../persistence/database-failure.js';
+import type { NewAttachmentRow } from '../persistence/upsert.js';
+import { AttachmentStorage, InjectAttachmentStorage } from '../storage/attachment-storage.js';
+import { ResumableBytes } from './resumable-bytes.js';
+import type { UploadBytes, WrittenBytes } from './upload-bytes.js';
+import { OffsetMoved, UploadRecords, type UploadPart, type UploadRow } from './upload-records.js';
+
+/** A new upload, as the client declared it. */
+export interface NewUpload {
+  /** The name from its metadata, as sent (normalised and checked here). */
+  name: string;
+  length: number;
+  /** The Upload-Metadata header exactly as sent, to echo. */
+  metadata: string | null;
+}
+
+/** Where an upload stands after a request, and the attachment it became if it finished. */
+export interface UploadState {
+  upload: UploadRow;
+  attachment?: Attachment;
+}
+
+/**
+ * Resumable uploads (tus): create, look up, append, terminate, with the rules of a plain upload
+ * applied as bytes arrive. No HTTP in here: the controller speaks tus. Every method is scoped
+ * by owner; an upload of another owner or bundle, or one gone stale, is `upload_not_found`.
+ *
+ * A PATCH writes its bytes first, then commits them with a compare-and-set on the offset: of
+ * two PATCHes from one offset exactly one counts, and the other's bytes are discarded. The last
+ * PATCH's commit is the attachment's upsert itself, so the file appears in its bundle only
+ * then, and only once.
+ */
+@Injectable()
+export class ResumableUploads {
+  private readonly logger = new Logger('ResumableUploads');
+
+  constructor(
+    private readonly records: UploadRecords,
+    private readonly bytes: ResumableBytes,
+    private readonly attachments: AttachmentsService,
+    @InjectAttachmentStorage() private readonly storage: AttachmentStorage,
+    @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
+  ) {}
+
+  /** When an unfinished upload expires, if nothing more arrives. */
+  expiresAt(upload: UploadRow): Date {
+    return new Date(upload.updatedAt + this.options.resumableExpireAfter);
+  }
+
+  /**
+   * Records a new upload, refused at once when its declared length cannot fit (the file size
+   * limit, the session's quota counting other unfinished uploads) or the bundle has no room.
+   * An empty upload is complete at once: its state then carries the attachment.
+   */
+  async create(owner: OwnerKey, bundle: string, declared: NewUpload): Promise<UploadState> {
+    assertBundleId(bundle);
+    const name = normalizeFileName(declared.name);
+    const { fileSize } = this.options.limits;
+    if (declared.length > fileSize) {
+      throw AttachmentsException.create('file_too_large', `at most ${fileSize} bytes per file`);
+    }
+    const strategy = this.bytes.forNewUpload();
+    const storageKey = await strategy.start();
+    const now = Date.now();
+    const upload: UploadRow = {
+      id: randomUUID(),
+      owner,
+      bundle,
+      name,
+      metadata: declared.metadata,
+      length: declared.length,
+      offset: 0,
+      mimetype: null,
+      storageKey,
+      finishedAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    let refusal;
+    try {
+      refusal = await this.records.create(upload, this.options.limits, this.liveSince());
+    } catch (error) {
+      if (storageKey !== null) await this.deleteKeys([storageKey]);
+      throw serviceError(error);
+    }
+    if (refusal) {
+      if (storageKey !== null) await this.deleteKeys([storageKey]);
+      throw AttachmentsException.create(refusal, refusalDetail(refusal, this.options));
+    }
+    if (upload.length === 0) return this.finish(upload, strategy, [], { bytes: 0, part: null }, null);
+    return { upload };
+  }
+
+  /** The owner's upload; `upload_not_found` when it is someone else's, elsewhere, or stale. */
+  async find(owner: OwnerKey, bundle: string, id: string): Promise<UploadRow> {
+    assertBundleId(bundle);
+    const upload = UPLOAD_ID.test(id)
+      ? await this.records.find(owner, bundle, id, this.liveSince()).catch(rethrowServiceError)
+      : undefined;
+    if (!upload) throw AttachmentsException.create('upload_not_found');
+    return upload;
+  }
+
+  /**
+   * Appends one PATCH's body at `offset`, which must be the upload's. Never stores more than
+   * the declared length or the session's quota leaves (the refusal stores nothing of this
+   * PATCH). The type is sniffed as soon as the first bytes are there, before more are stored.
+   * A body cut short (the client went away) counts as far as it arrived.
+   */
+  async append(
+    owner: OwnerKey,
+    bundle: string,
+    id: string,
+    offset: number,
+    body: Readable,
+    declaredLength?: number,
+  ): Promise<UploadState> {
+    const upload = await this.find(owner, bundle, id);
+    if (offset !== upload.offset) {
+      throw AttachmentsException.create('offset_mismatch', `the upload is at ${upload.offset}`);
+    }
+    const room = upload.length - upload.offset;
+    if (declaredLength !== undefined && declaredLength > room) {
+      throw AttachmentsException.create('upload_length_exceeded', `${room} more byte(s) at most`);
+    }
+    // A finished upload has no room left: an empty PATCH at its end is answered as it stands.
+    if (upload.finishedAt !== null) return { upload };
+    const strategy = this.bytes.of(upload);
+    const parts = await this.records.partsOf(upload.id).catch(rethrowServiceError);
+    const sniffed = await this.sniff(upload, strategy, parts, body);
+    const source = sniffed.source;
+    const limit = await this.limitFor(upload, room);
+    watchLimit(source, limit.maxBytes, limit.tooLarge);
+    let written: WrittenBytes;
+    try {
+      written = await strategy.write(upload, source);
+    } catch (error) {
+      throw serviceError(error);
+    }
+    const end = upload.offset + written.bytes;
+    if (end === upload.length) return this.finish(upload, strategy, parts, written, sniffed.mimetype);
+    const now = Date.now();
+    let moved: boolean;
+    try {
+      moved = await this.records.advance(upload.id, upload.offset, end, sniffed.mimetype, written.part, now);
+    } catch (error) {
+      // When the commit's outcome is unknown, its part may be referenced: the orphan sweep decides.
+      if (error instanceof DatabaseFailure && !error.mayHaveWritten) await this.discard(strategy, upload, written);
+      throw serviceError(error);
+    }
+    if (!moved) {
+      await this.discard(strategy, upload, written);
+      throw AttachmentsException.create('offset_mismatch', 'another request moved the upload on meanwhile');
+    }
+    return { upload: { ...upload, offset: end, mimetype: sniffed.mimetype, updatedAt: now } };
+  }
+
+  /** Removes the owner's upload and its bytes (tus termination). */
+  async terminate(owner: OwnerKey, bundle: string, id: string): Promise<void> {
+    const upload = await this.find(owner, bundle, id);
+    const keys = await this.records.remove(upload.id).catch(rethrowServiceError);
+    await this.deleteKeys(keys ?? []);
+  }
+
+  /**
+   * Decides the type once the first bytes are there (`SNIFF_BYTES`, or the whole upload if it is
+   * shorter): those stored before and this body's first ones. A body that ends before them
+   * leaves the decision to the PATCH that completes them. A refused type removes the upload.
+   */
+  private async sniff(
+    upload: UploadRow,
+    strategy: UploadBytes,
+    parts: UploadPart[],
+    body: Readable,
+  ): Promise<{ source: Readable; mimetype: string | null }> {
+    if (upload.mimetype !== null) return { source: body, mimetype: upload.mimetype };
+    const sniffLength = Math.min(SNIFF_BYTES, upload.length);
+    const needed = sniffLength - upload.offset;
+    const { head, ended } = needed > 0 ? await readPrefix(body, needed) : { head: Buffer.alloc(0), ended: false };
+    const source = ended ? Readable.from(head.byteLength > 0 ? [head] : [], { objectMode: false }) : body;
+    if (!ended && head.byteLength > 0) body.unshift(head);
+    if (upload.offset + head.byteLength < sniffLength) return { source, mimetype: null };
+    const stored = upload.offset > 0 ? await strategy.head(upload, parts, upload.offset) : Buffer.alloc(0);
+    const mimetype = await detectType(Buffer.concat([stored, head]).subarray(0, sniffLength), upload.name);
+    if (!isAllowedType(mimetype, this.options.allowedTypes)) {
+      source.destroy();
+      await this.removeUpload(upload.id);
+      throw AttachmentsException.create('type_not_allowed', `${mimetype} is not accepted here`);
+    }
+    return { source, mimetype };
+  }
+
+  /** The bytes this PATCH may bring: the upload's room, or less when the session's quota says so. */
+  private async limitFor(upload: UploadRow, room: number): Promise<{ maxBytes: number; tooLarge: () => Error }> {
+    const usage = await this.records.quotaUsage(upload, this.liveSince()).catch(rethrowServiceError);
+    const { bytesPerSession } = this.options.limits;
+    const quotaRoom = bytesPerSession - usage.attachmentBytes - usage.reservedBytes - upload.offset;
+    return quotaRoom < room
+      ? {
+          maxBytes: Math.max(0, quotaRoom),
+          tooLarge: () => AttachmentsException.create('session_quota_exceeded', `at most ${bytesPerSession} bytes per session`),
+        }
+      : {
+          maxBytes: room,
+          tooLarge: () => AttachmentsException.create('upload_length_exceeded', `${room} more byte(s) at most`),
+        };
+  }
+
+  /**
+   * The last bytes are stored: the upload becomes an attachment through the plain upload's
+   * upsert, in the transaction that marks it finished (a compare-and-set from this PATCH's
+   * offset, so one finish only). Small files go into their row, as a plain upload's do.
+   * A refusal (the quota or the bundle taken meanwhile, the inspect hook) removes the upload;
+   * a failure to retry (the database, the inspection unavailable) keeps it where it was.
+   */
+  private async finish(
+    upload: UploadRow,
+    strategy: UploadBytes,
+    before: UploadPart[],
+    written: WrittenBytes,
+    sniffedType: string | null,
+  ): Promise<UploadState> {
+    const parts = written.part ? [...before, written.part] : before;
+    const complete: UploadRow = { ...upload, offset: upload.length };
+    const mimetype =
+      sniffedType ??
+      (await detectType(await strategy.head(complete, parts, Math.min(SNIFF_BYTES, upload.length)), upload.name));
+    if (!isAllowedType(mimetype, this.options.allowedTypes)) {
+      await this.discard(strategy, upload, written);
+      await this.removeUpload(upload.id);
+      throw AttachmentsException.create('type_not_allowed', `${mimetype} is not accepted here`);
+    }
+    let made: string[] = [];
+    try {
+      const { inlineMaxSize } = this.options;
+      let row: NewAttachmentRow;
+      let leftovers: string[];
+      if (inlineMaxSize > 0 && upload.length <= inlineMaxSize) {
+        const content = await readAll(await strategy.read(complete, parts));
+        const sha256 = createHash('sha256').update(content).digest('hex');
+        row = { name: upload.name, mimetype, size: upload.length, sha256, storageKey: newInlineKey(), content };
+        leftovers = strategy.keys(complete, parts);
+      } else {
+        const blob = await strategy.assemble(complete, parts);
+        made = blob.made;
+        leftovers = blob.leftovers;
+        row = { name: upload.name, mimetype, size: upload.length, sha256: blob.sha256, storageKey: blob.key, content: null };
+      }
+      const now = Date.now();
+      // Stored as resolved: the key is an OwnerKey already (or the adopter's, after an adoption).
+      const attachment = await this.attachments.commitUpload(upload.owner as OwnerKey, upload.bundle, row, (manager) =>
+        this.records.finishIn(manager, upload.id, upload.offset, upload.length, mimetype, now),
+      );
+      await this.deleteKeys(leftovers);
+      return { upload: { ...complete, mimetype, storageKey: null, finishedAt: now, updatedAt: now }, attachment };
+    } catch (error) {
+      if (error instanceof OffsetMoved) {
+        await this.discard(strategy, upload, written);
+        await this.deleteKeys(made);
+        throw AttachmentsException.create('offset_mismatch', 'another request moved the upload on meanwhile');
+      }
+      const refused = isAttachmentsException(error) && error.getStatus() < 500;
+      const unknown = error instanceof DatabaseFailure ? error.mayHaveWritten : !isAttachmentsException(error);
+      if (!unknown) {
+        await this.discard(strategy, upload, written);
+        await this.deleteKeys(made);
+      }
+      if (refused) await this.removeUpload(upload.id);
+      throw serviceError(error);
+    }
+  }
+
+  /** Deletes an upload's row and then its bytes (best effort: the orphan sweep takes the rest). */
+  private async removeUpload(id: string): Promise<void> {
+    const keys = await this.records.remove(id).catch(rethrowServiceError);
+    await this.deleteKeys(keys ?? []);
+  }
+
+  private async discard(strategy: UploadBytes, upload: UploadRow, written: WrittenBytes): Promise<void> {
+    await strategy.discard(upload, written).catch((error: unknown) => {
+      this.logger.warn(`Could not delete the bytes of a PATCH that did not count; the orphan sweep will: ${String(error)}`);
+    });
+  }
+
+  private async deleteKeys(keys: string[]): Promise<void> {
+    const results = await Promise.allSettled([...new Set(storedKeys(keys))].map((key) => this.storage.delete(key)));
+    for (const result of results) {
+      if (result.status === 'rejected')
+        this.logger.warn(`Could not delete an upload's bytes; the orphan sweep will: ${String(result.reason)}`);
+    }
+  }
+
+  /** Uploads untouched since before this are stale: gone for the client, the sweep's to remove. */
+  private liveSince(): number {
+    return Date.now() - this.options.resumableExpireAfter;
+  }
+}
+
+/** Upload ids are UUIDs: anything else is no upload, without asking the database. */
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Counts the bytes flowing to whoever consumes `stream` and destroys it with `tooLarge()` past
+ * `maxBytes` (the consumer then fails with it). Listens rather than adding a stage, as ByteMeter.
+ */
+function watchLimit(stream: Readable, maxBytes: number, tooLarge: () => Error): void {
+  let counted = 0;
+  stream.on('data', (chunk: Buffer) => {
+    counted += chunk.byteLength;
+    if (counted > maxBytes) stream.destroy(tooLarge());
+  });
+  stream.pause();
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function refusalDetail(refusal: string, options: ResolvedAttachmentsOptions): string {
+  const { limits } = options;
+  if (refusal === 'bundle_full') return `at most ${limits.filesPerBundle} files`;
+  if (refusal === 'too_many_bundles') return `at most ${limits.bundlesPerSession} bundles`;
+  return `at most ${limits.bytesPerSession} bytes per session`;
+}
+
+function serviceError(error: unknown): unknown {
+  return error instanceof DatabaseFailure && error.unavailable
+    ? AttachmentsException.create('database_unavailable', undefined, { cause: error })
+    : error;
+}
+
+function rethrowServiceError(error: unknown): never {
+  throw serviceError(error);
+}
