@@ -14,12 +14,14 @@ import { startApp, type RunningApp } from '../support/test-app.js';
 const draft = (bundle: string) => `section[data-bundle="${bundle}"]`;
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/** The method and path of each request the page makes to the module's tus routes. */
+/** Each request the page makes to the module's tus routes: method, path, and a PATCH's offset. */
 function recordTus(page: Page): string[] {
   const seen: string[] = [];
   page.on('request', (request: Request) => {
     const { pathname } = new URL(request.url());
-    if (/^\/attachments\/[^/]+\/tus(\/|$)/.test(pathname)) seen.push(`${request.method()} ${pathname}`);
+    if (!/^\/attachments\/[^/]+\/tus(\/|$)/.test(pathname)) return;
+    const offset = request.headers()['upload-offset'];
+    seen.push(`${request.method()} ${pathname}${request.method() === 'PATCH' ? ` @${offset}` : ''}`);
   });
   return seen;
 }
@@ -104,6 +106,9 @@ describe("the demo page's resumable switch", () => {
       `tus-js-client asked the server for its offset: ${tus.join(', ')}`,
     );
     assert.equal(tus.filter((request) => request.startsWith('POST')).length, 1, 'one upload, resumed, not a new one');
+    const lastPatch = tus.filter((request) => request.startsWith('PATCH')).at(-1) ?? '';
+    assert.ok(Number(lastPatch.split('@')[1]) > 0, `the last PATCH carried on from the kept bytes: ${tus.join(', ')}`);
+    t.diagnostic(tus.join(', '));
     const listed = await page.evaluate(
       async () =>
         (await (await fetch('/attachments/ticket-draft')).json()) as Array<{ name: string; size: number; sha256: string }>,
