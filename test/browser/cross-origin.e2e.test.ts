@@ -114,6 +114,14 @@ async function tusUpload(
   );
 }
 
+/** Rows in the tus uploads table, finished or not: a refused creation leaves none. */
+async function uploadCount(running: RunningApp): Promise<number> {
+  const [row] = await running.app
+    .get(DataSource)
+    .query<Array<{ n: string | number }>>('SELECT COUNT(*) AS n FROM session_attachment_uploads');
+  return Number(row?.n);
+}
+
 const names = (outcome: Outcome): string[] => {
   assert.ok('status' in outcome, `not blocked: ${JSON.stringify(outcome)}`);
   assert.equal(outcome.status, 200);
@@ -166,6 +174,7 @@ async function roundTrip(page: Page, api: string, running: RunningApp): Promise<
 async function attack(page: Page, api: string, running: RunningApp): Promise<void> {
   const rows = await running.rowCount();
   const blobs = await running.blobCount();
+  const uploads = await uploadCount(running);
   const bundle = `${api}/attachments/spa`;
   assert.equal(status(await call(page, bundle)), 'blocked', 'CORS keeps the list from the page');
   assert.equal(status(await call(page, `${bundle}/secret.txt`)), 'blocked', 'and the file');
@@ -177,6 +186,7 @@ async function attack(page: Page, api: string, running: RunningApp): Promise<voi
   const xhr = await uploadWithProgress(page, bundle, { withCredentials: true, size: 1024 });
   assert.equal(xhr.status, 0, 'the preflight of an upload with progress is refused');
   assert.ok('error' in (await tusUpload(page, `${bundle}/tus`, { withCredentials: true })), 'and that of a tus upload');
+  assert.equal(await uploadCount(running), uploads, 'no tus upload was created');
   assert.equal(await running.rowCount(), rows, 'nothing stored, nothing removed');
   assert.equal(await running.blobCount(), blobs);
 }

@@ -32,7 +32,7 @@ describe("the demo page's resumable switch", () => {
   let browser: Browser | undefined;
   let page: Page;
   before(async () => {
-    running = await startApp('sqlite');
+    running = await startApp('sqlite', { attachments: { limits: { fileSize: '5MB' } } });
     // The page is opened through a proxy that can drop its connection mid-upload.
     proxy = await startCountingProxy(running.baseUrl);
   });

@@ -18,22 +18,30 @@ interface Outcome {
   error?: Error;
   /** The requests the client made, as `METHOD` each. */
   methods: string[];
+  /** The same with each PATCH's offset and each answer's status (`PATCH @0 → 409`), to print. */
+  log: string[];
   attachment?: AttachmentBody;
 }
 
 /** Runs one tus-js-client upload to its end (success or the error it gives up with). */
 function runUpload(file: Buffer, options: UploadOptions): Promise<{ upload: Upload; outcome: Outcome }> {
   const methods: string[] = [];
+  const log: string[] = [];
   return new Promise((resolve) => {
     const upload: Upload = new Upload(file, {
       retryDelays: null,
       ...options,
-      onBeforeRequest: (request: HttpRequest) => void methods.push(request.getMethod()),
+      onBeforeRequest: (request: HttpRequest) => {
+        methods.push(request.getMethod());
+        const offset = request.getHeader('Upload-Offset');
+        log.push(`${request.getMethod()}${offset === undefined ? '' : ` @${offset}`}`);
+      },
+      onAfterResponse: (_request, response) => void (log[log.length - 1] += ` → ${response.getStatus()}`),
       onSuccess: ({ lastResponse }) => {
         const header = lastResponse.getHeader('attachment');
-        resolve({ upload, outcome: { methods, ...(header ? { attachment: JSON.parse(header) as AttachmentBody } : {}) } });
+        resolve({ upload, outcome: { methods, log, ...(header ? { attachment: JSON.parse(header) as AttachmentBody } : {}) } });
       },
-      onError: (error) => resolve({ upload, outcome: { methods, error } }),
+      onError: (error) => resolve({ upload, outcome: { methods, log, error } }),
     });
     upload.start();
   });
@@ -106,6 +114,31 @@ for (const kind of DATABASE_KINDS) {
       const download = new Uint8Array(await (await visitor.get('/attachments/video-draft/holiday.mp4.bin')).arrayBuffer());
       assert.equal(download.length, file.length);
       assert.equal(sha256(download), expected, 'the downloaded bytes are the uploaded ones');
+    });
+
+    test('retrying by itself (retryDelays), one upload asks for the offset at once after the cut and finishes', async (t) => {
+      const file = randomBytes(24 * MiB);
+      const visitor = new Visitor(running.baseUrl);
+      await visitor.get('/attachments/retry-draft');
+      proxy.resetCount();
+      const cutDone = proxy.cutAfter(8 * MiB);
+      // The HEAD can reach the server before it has committed the cut PATCH's bytes: then the
+      // client sends from an older offset, and the compare-and-set answers one of the two 409,
+      // which tus-js-client retries too. Either way the upload ends whole.
+      const { outcome } = await runUpload(file, {
+        endpoint: `${proxy.baseUrl}/attachments/retry-draft/tus`,
+        metadata: { filename: 'retried.bin' },
+        headers: { cookie: visitor.cookie! },
+        retryDelays: [0, 0, 0],
+      });
+      await cutDone;
+      assert.equal(outcome.error, undefined, String(outcome.error));
+      assert.equal(outcome.methods.filter((method) => method === 'POST').length, 1, 'one upload, resumed');
+      assert.ok(outcome.methods.includes('HEAD'), `asked the server for its offset: ${outcome.methods.join(', ')}`);
+      assert.equal(outcome.attachment?.sha256, sha256(file));
+      t.diagnostic(`requests: ${outcome.log.join(', ')}; ${proxy.sent} bytes sent for ${file.length}`);
+      const [listed] = await visitor.json<AttachmentBody[]>('/attachments/retry-draft');
+      assert.deepEqual([listed?.name, listed?.size, listed?.sha256], ['retried.bin', file.length, sha256(file)]);
     });
   });
 }
