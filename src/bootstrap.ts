@@ -5,27 +5,11 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import session, { type Store } from 'express-session';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TUS_EXPOSED_HEADERS } from './attachments/index.js';
 import { documentAttachmentsRoutes } from './attachments/openapi.js';
 import { AppModule, type DemoOverrides } from './app.module.js';
 import { ephemeralSecret, type DemoConfig } from './demo-config.js';
 import { openSessionStore } from './demo-session-store.js';
-
-/**
- * The response headers a tus client on another origin must read (CORS shows a page only the
- * simple ones): where the upload is, how far it got, its limits, and the stored attachment.
- */
-const TUS_EXPOSED_HEADERS = [
-  'Location',
-  'Upload-Offset',
-  'Upload-Length',
-  'Upload-Metadata',
-  'Upload-Expires',
-  'Tus-Resumable',
-  'Tus-Version',
-  'Tus-Extension',
-  'Tus-Max-Size',
-  'Attachment',
-];
 
 /** How the demo serves pages of another origin (the tests' SPA setups). */
 export interface DemoServing {
@@ -45,7 +29,8 @@ export async function createDemoApp(config: DemoConfig, options: DemoOverrides &
     ...(options.logger === false ? { logger: false } : {}),
     ...(options.https ? { httpsOptions: options.https } : {}),
   });
-  if (options.cors) app.enableCors({ exposedHeaders: TUS_EXPOSED_HEADERS, ...options.cors });
+  // A resumable upload's client on another origin reads the tus headers (offsets, Location).
+  if (options.cors) app.enableCors({ exposedHeaders: [...TUS_EXPOSED_HEADERS], ...options.cors });
   // `session: false` is for the test that proves the module's message when it is missing.
   if (options.session !== false) {
     const sessions = await openSessionStore(config.sessionStore).catch(async (error: unknown) => {
