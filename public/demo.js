@@ -1,5 +1,8 @@
 // The demo page: plain DOM and XMLHttpRequest (for upload progress), against the module's API.
+// With the "resumable" switch on, files go through the module's tus routes instead, with
+// tus-js-client (its browser bundle, loaded by index.html as `window.tus`).
 const base = '/attachments';
+const resumable = document.querySelector('.resumable');
 
 const formatSize = (bytes) =>
   bytes < 1024 ? `${bytes} B` : bytes < 1024 ** 2 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
@@ -76,29 +79,59 @@ function setupDraft(section) {
     bar.setAttribute('aria-label', `Uploading ${file.name}`);
     item.append(label, bar);
     progressList.append(item);
+    const showProgress = (loaded, total) => (bar.value = Math.round((loaded / total) * 100));
+    // Both resolve undefined when the file is stored, else the API's message, or null when the
+    // answer is not our JSON (a proxy's page, a dropped connection).
+    const sending = resumable.checked ? sendResumable(file, showProgress) : sendPlain(file, showProgress);
+    return sending.then((failure) => {
+      item.remove();
+      if (failure !== undefined) showError(failure === null ? `Upload of ${file.name} failed` : `${file.name}: ${failure}`);
+    });
+  }
+
+  const apiMessage = (body) => {
+    try {
+      return JSON.parse(body).message ?? null;
+    } catch {
+      return null;
+    }
+  };
+
+  function sendPlain(file, showProgress) {
     return new Promise((resolve) => {
       const request = new XMLHttpRequest();
       request.open('POST', url);
       request.upload.addEventListener('progress', (event) => {
-        if (event.lengthComputable) bar.value = Math.round((event.loaded / event.total) * 100);
+        if (event.lengthComputable) showProgress(event.loaded, event.total);
       });
-      request.addEventListener('loadend', () => {
-        item.remove();
-        if (request.status === 201) resolve();
-        else {
-          let text = `Upload of ${file.name} failed`;
-          try {
-            text = `${file.name}: ${JSON.parse(request.responseText).message}`;
-          } catch {
-            // Not our JSON (a proxy's page, a dropped connection): keep the generic text.
-          }
-          showError(text);
-          resolve();
-        }
-      });
+      request.addEventListener('loadend', () => resolve(request.status === 201 ? undefined : apiMessage(request.responseText)));
       const form = new FormData();
       form.append('file', file, file.name);
       request.send(form);
+    });
+  }
+
+  // tus: the upload is created, then its bytes follow; after a dropped connection tus-js-client
+  // asks the server how far it got and sends only the rest (retrying a few times), and picking
+  // the same file again after a reload resumes it too (its URL is kept in localStorage).
+  function sendResumable(file, showProgress) {
+    return new Promise((resolve) => {
+      const upload = new window.tus.Upload(file, {
+        endpoint: new URL(`${url}/tus`, location.href).href,
+        metadata: { filename: file.name, filetype: file.type },
+        retryDelays: [0, 1000, 3000, 5000],
+        removeFingerprintOnSuccess: true,
+        onProgress: showProgress,
+        onSuccess: () => resolve(undefined),
+        onError: (error) => {
+          const body = error.originalResponse?.getBody();
+          resolve(body ? apiMessage(body) : null);
+        },
+      });
+      upload.findPreviousUploads().then((previous) => {
+        if (previous.length > 0) upload.resumeFromPreviousUpload(previous[0]);
+        upload.start();
+      });
     });
   }
 

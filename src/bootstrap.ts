@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import session, { type Store } from 'express-session';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TUS_EXPOSED_HEADERS } from './attachments/index.js';
 import { documentAttachmentsRoutes } from './attachments/openapi.js';
@@ -42,6 +43,10 @@ export async function createDemoApp(config: DemoConfig, options: DemoOverrides &
   }
   // The demo page (public/): two drafts against the module's API.
   app.useStaticAssets(fileURLToPath(new URL('../../public', import.meta.url)));
+  // Its resumable switch uploads with tus-js-client's browser bundle, served from the package.
+  app.useStaticAssets(dirname(fileURLToPath(import.meta.resolve('tus-js-client/dist/tus.min.js'))), {
+    prefix: '/vendor/tus-js-client/',
+  });
   // The OpenAPI document at /api-json and its UI at /api, the module's routes described in it.
   documentAttachmentsRoutes();
   const document = () =>

@@ -4,6 +4,8 @@
 // cookie at all. Pages of untrusted origins can neither read (CORS) nor write (the cross-site
 // guard): the server stores nothing for them.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DataSource } from 'typeorm';
@@ -75,6 +77,51 @@ function uploadWithProgress(
   );
 }
 
+const tusBundle = resolve(import.meta.dirname, '../../../node_modules/tus-js-client/dist/tus.min.js');
+
+/**
+ * A resumable upload with tus-js-client (its browser bundle, put into the page), in two PATCHes:
+ * it works only if the API lets the page read `Location`, `Upload-Offset` and `Attachment`.
+ * Resolves the stored name from the `Attachment` header, or the client's error.
+ */
+async function tusUpload(
+  page: Page,
+  endpoint: string,
+  options: { withCredentials: boolean; headers?: Record<string, string> },
+): Promise<{ stored: string } | { error: string }> {
+  if (!(await page.evaluate(() => 'tus' in window))) await page.addScriptTag({ content: await readFile(tusBundle, 'utf8') });
+  return page.evaluate(
+    ({ endpoint, options }) =>
+      new Promise((resolve) => {
+        type Response = { getHeader(name: string): string | undefined };
+        type Request = { getUnderlyingObject(): XMLHttpRequest };
+        const tus = (window as unknown as { tus: { Upload: new (file: Blob, options: object) => { start(): void } } }).tus;
+        new tus.Upload(new Blob(['z'.repeat(96 * 1024)]), {
+          endpoint,
+          metadata: { filename: 'resumable.txt' },
+          chunkSize: 64 * 1024,
+          retryDelays: null,
+          headers: options.headers ?? {},
+          onBeforeRequest: (request: Request) => {
+            request.getUnderlyingObject().withCredentials = options.withCredentials;
+          },
+          onSuccess: ({ lastResponse }: { lastResponse: Response }) =>
+            resolve({ stored: (JSON.parse(lastResponse.getHeader('Attachment') ?? 'null') as { name: string }).name }),
+          onError: (error: Error) => resolve({ error: String(error) }),
+        }).start();
+      }),
+    { endpoint, options },
+  );
+}
+
+/** Rows in the tus uploads table, finished or not: a refused creation leaves none. */
+async function uploadCount(running: RunningApp): Promise<number> {
+  const [row] = await running.app
+    .get(DataSource)
+    .query<Array<{ n: string | number }>>('SELECT COUNT(*) AS n FROM session_attachment_uploads');
+  return Number(row?.n);
+}
+
 const names = (outcome: Outcome): string[] => {
   assert.ok('status' in outcome, `not blocked: ${JSON.stringify(outcome)}`);
   assert.equal(outcome.status, 200);
@@ -117,6 +164,9 @@ async function roundTrip(page: Page, api: string, running: RunningApp): Promise<
   assert.equal(status(await call(page, `${bundle}/a.txt`, { method: 'DELETE' })), 204);
   assert.equal(status(await call(page, `${bundle}/big.txt/delete`, { method: 'POST' })), 204);
   assert.deepEqual(names(await call(page, bundle)), []);
+  assert.deepEqual(await tusUpload(page, `${bundle}/tus`, { withCredentials: true }), { stored: 'resumable.txt' });
+  assert.deepEqual(names(await call(page, bundle)), ['resumable.txt']);
+  assert.equal(status(await call(page, `${bundle}/resumable.txt`, { method: 'DELETE' })), 204);
   assert.equal(await running.rowCount(), 0);
 }
 
@@ -124,6 +174,7 @@ async function roundTrip(page: Page, api: string, running: RunningApp): Promise<
 async function attack(page: Page, api: string, running: RunningApp): Promise<void> {
   const rows = await running.rowCount();
   const blobs = await running.blobCount();
+  const uploads = await uploadCount(running);
   const bundle = `${api}/attachments/spa`;
   assert.equal(status(await call(page, bundle)), 'blocked', 'CORS keeps the list from the page');
   assert.equal(status(await call(page, `${bundle}/secret.txt`)), 'blocked', 'and the file');
@@ -134,6 +185,8 @@ async function attack(page: Page, api: string, running: RunningApp): Promise<voi
   assert.equal(status(await call(page, `${bundle}/secret.txt`, { method: 'DELETE' })), 'blocked');
   const xhr = await uploadWithProgress(page, bundle, { withCredentials: true, size: 1024 });
   assert.equal(xhr.status, 0, 'the preflight of an upload with progress is refused');
+  assert.ok('error' in (await tusUpload(page, `${bundle}/tus`, { withCredentials: true })), 'and that of a tus upload');
+  assert.equal(await uploadCount(running), uploads, 'no tus upload was created');
   assert.equal(await running.rowCount(), rows, 'nothing stored, nothing removed');
   assert.equal(await running.blobCount(), blobs);
 }
@@ -263,6 +316,8 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(owner?.session_key, 'user:spa');
       assert.equal(status(await call(page, `${bundle}/a.txt`, { ...options, method: 'DELETE' })), 204);
       assert.deepEqual(names(await call(page, bundle, options)), ['big.txt']);
+      assert.deepEqual(await tusUpload(page, `${bundle}/tus`, { withCredentials: false, headers }), { stored: 'resumable.txt' });
+      assert.deepEqual(names(await call(page, bundle, options)), ['big.txt', 'resumable.txt']);
       assert.deepEqual(await context.cookies(), [], 'no cookie was ever set');
       await context.close();
     });
