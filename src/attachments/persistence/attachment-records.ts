@@ -111,18 +111,29 @@ export class AttachmentRecords {
   /**
    * Inserts or replaces the rows of one request, all or none, or refuses them when they would
    * break a quota. Returns the stored rows (in name order) and the storage keys they replaced,
-   * which the caller deletes once this has committed.
+   * which the caller deletes once this has committed; with `adoptedSince`, also who adopted
+   * the session since then where the write can tell in the same round trip (`adoptedInto`).
    */
   upsert(
     sessionKey: string,
     bundle: string,
     rows: NewAttachmentRow[],
     quotas: BundleQuotas,
+    adoptedSince?: number,
   ): Promise<UpsertResult | QuotaRefusal> {
     return this.call(async () => {
       const putFunction = await this.installedPutFunction();
       const result = putFunction
-        ? await putInOneCall(this.dataSource, putFunction, this.lock.keys(sessionKey), sessionKey, bundle, rows, quotas)
+        ? await putInOneCall(
+            this.dataSource,
+            putFunction,
+            this.lock.keys(sessionKey),
+            sessionKey,
+            bundle,
+            rows,
+            quotas,
+            adoptedSince,
+          )
         : await this.lock.transaction(sessionKey, (manager) =>
             upsertInTransaction(this.dialect, manager, sessionKey, bundle, rows, quotas),
           );
