@@ -17,6 +17,7 @@ import {
   multipartHead,
   multipartTail,
   multipartType,
+  profileArgs,
   projectRoot,
   startServer,
   uploadFile,
@@ -33,6 +34,12 @@ const DAY = 24 * 3600_000;
 const quick = process.argv.includes('--quick');
 /** The PATCH size of the tus row, as the issue states it (tus-js-client's chunkSize, say). */
 const TUS_PATCH = 8 * MiB;
+// `--only=big,small,lists,sweeps,previews,s3`: just those measures (a focused run of one target).
+const only = process.argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
+const runs = (measure: string) => only === undefined || only.includes(measure);
 const plan = quick
   ? { big: 64 * MiB, probe: 16 * MiB, burstSeconds: 3, listRows: 20_000, listSeconds: 2, sweepRows: 5_000, rounds: 3 }
   : { big: 1024 * MiB, probe: 64 * MiB, burstSeconds: 15, listRows: 1_000_000, listSeconds: 3, sweepRows: 100_000, rounds: 3 };
@@ -201,7 +208,7 @@ async function seedSweep(): Promise<void> {
 
 function runSweepProcess(): Promise<{ count: number; durationMs: number }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['dist/bench/servers/sweep-once.js'], {
+    const child = spawn(process.execPath, [...profileArgs, 'dist/bench/servers/sweep-once.js'], {
       cwd: projectRoot,
       env: { ...process.env, ...moduleDb.env, ATTACHMENTS_DIR: dirs.module, OLDER_THAN_MS: String(DAY) },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -428,21 +435,22 @@ async function sweeps(): Promise<void> {
   });
 }
 
-await bigFiles();
-await smallBursts();
-await lists();
-await sweeps();
+if (runs('big')) await bigFiles();
+if (runs('small')) await smallBursts();
+if (runs('lists')) await lists();
+if (runs('sweeps')) await sweeps();
 
-await inRounds('previews', () =>
-  benchPreviews(servers.module, (key, label, unit, better, value) => record(key, label, unit, better, 'module', value), {
-    photos: quick ? 3 : 10,
-    cachedSeconds: plan.listSeconds,
-  }),
-);
+if (runs('previews'))
+  await inRounds('previews', () =>
+    benchPreviews(servers.module, (key, label, unit, better, value) => record(key, label, unit, better, 'module', value), {
+      photos: quick ? 3 : 10,
+      cachedSeconds: plan.listSeconds,
+    }),
+  );
 
 for (const server of Object.values(servers)) await server.stop();
 // The S3 rows (bench/s3.ts): S3Storage against the direct SDK on one s3rver, their own table.
-await (await import('./s3.js')).benchS3({ quick, log });
+if (runs('s3')) await (await import('./s3.js')).benchS3({ quick, log });
 for (const db of [moduleDb, nondurableDb, stockDb]) await db.drop();
 await rm(work, { recursive: true, force: true });
 await postgres?.stop();

@@ -72,7 +72,7 @@ export interface AttachmentsModuleOptions {
    * `uploadTimeout`, so that no upload still arriving loses its bytes. Default `2h`.
    */
   orphanGracePeriod?: Duration;
-  /** Rows removed per transaction by the sweep. Default 2000. */
+  /** Rows removed per transaction by the sweep. Default 5000. */
   sweepBatchSize?: number;
   /**
    * Who owns a request's attachments: a function of the Express request (sync or async), e.g.
@@ -183,7 +183,7 @@ export const DEFAULT_OPTIONS = {
   expireAfter: '24h',
   sweepEvery: '15m',
   orphanGracePeriod: '2h',
-  sweepBatchSize: 2000,
+  sweepBatchSize: 5000,
   previews: { maxInputPixels: 50_000_000, timeout: '10s' },
   inspectTimeout: '30s',
   inlineMaxSize: '64kb',

@@ -78,7 +78,7 @@ export class AttachmentsService {
     const superseded = written.filter((key) => !rowKeys.has(key));
     let result: UpsertResult | QuotaRefusal;
     try {
-      result = await this.records.upsert(owner, bundle, rows, this.options.limits);
+      result = await this.records.upsert(owner, bundle, rows, this.options.limits, { adoptedSince: this.adoptionsSince() });
     } catch (error) {
       // When the write's outcome is unknown (the connection broke after the server may have
       // committed), rows may point at these bytes: they stay, and the orphan sweep, which
@@ -92,7 +92,7 @@ export class AttachmentsService {
       throw refusalError(result, this.options.limits);
     }
     await this.deleteBlobs([...result.replacedKeys, ...superseded]);
-    await this.followAdoption(owner);
+    await this.followAdoption(owner, result.adoptedInto);
     return result.saved.map(toAttachment);
   }
 
@@ -116,7 +116,7 @@ export class AttachmentsService {
         : await this.storage.read(row.storageKey);
       await inspectStoredFile(this.options.inspect, this.options.inspectTimeout, shown, bytes);
     }
-    const result = await this.records.upsert(owner, bundle, [row], this.options.limits, first).catch(rethrowServiceError);
+    const result = await this.records.upsert(owner, bundle, [row], this.options.limits, { first }).catch(rethrowServiceError);
     if (typeof result === 'string') throw refusalError(result, this.options.limits);
     await this.deleteBlobs(result.replacedKeys);
     await this.followAdoption(owner);
@@ -284,16 +284,27 @@ export class AttachmentsService {
     return moved.map(toAttachment);
   }
 
-  /** An upload that committed to an owner adopted meanwhile moves on to its adopter. */
-  private async followAdoption(owner: OwnerKey): Promise<void> {
+  /**
+   * An upload that committed to an owner adopted meanwhile moves on to its adopter. `known` is
+   * the first step when the write answered it already (null: not adopted), saving a query.
+   */
+  private async followAdoption(owner: OwnerKey, known?: string | null): Promise<void> {
     let from = owner;
     // Adoptions chain only when a user's key is adopted again (rare); a few steps cover it.
     for (let step = 0; step < 4; step += 1) {
-      const into = await this.records.adopterOf(from, Date.now() - this.options.orphanGracePeriod).catch(rethrowServiceError);
+      const into =
+        step === 0 && known !== undefined
+          ? (known ?? undefined)
+          : await this.records.adopterOf(from, this.adoptionsSince()).catch(rethrowServiceError);
       if (into === undefined) return;
       await this.adopt(from, into as OwnerKey);
       from = into as OwnerKey;
     }
+  }
+
+  /** Adoptions are remembered for the orphan grace period: an upload cannot take longer. */
+  private adoptionsSince(): number {
+    return Date.now() - this.options.orphanGracePeriod;
   }
 
   /**

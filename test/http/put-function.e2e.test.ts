@@ -7,7 +7,7 @@ import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor, type AttachmentBody } from '../support/visitor.js';
 
 const SIGNATURE =
-  'session_attachments_put(integer, integer, varchar, varchar, varchar[], varchar[], varchar[], bigint[], varchar[], varchar[], bytea, integer[], bigint, bigint, bigint, bigint)';
+  'session_attachments_put(integer, integer, varchar, varchar, varchar[], varchar[], varchar[], bigint[], varchar[], varchar[], bytea, integer[], bigint, bigint, bigint, bigint, bigint)';
 
 describe('the upload function on postgres', () => {
   let running: RunningApp;
@@ -49,5 +49,34 @@ describe('the upload function on postgres', () => {
     assert.equal(await visitor.text('/attachments/fallback/a.txt'), 'one, again');
     assert.equal(await running.rowCount(), 2);
     assert.equal(await running.heldFileCount(), 2);
+  });
+});
+
+describe('one round trip per upload on postgres', () => {
+  let running: RunningApp;
+  let dataSource: DataSource;
+  before(async () => {
+    running = await startApp('postgres');
+    dataSource = running.app.get(DataSource);
+  });
+  after(() => running.close());
+
+  test('an upload is one statement, the question whether its session was adopted included', async () => {
+    const visitor = new Visitor(running.baseUrl);
+    assert.equal((await visitor.upload('/attachments/statements', [['f', 'first.txt', 'one']])).status, 201);
+    const statements: string[] = [];
+    const query = dataSource.query.bind(dataSource);
+    dataSource.query = ((sql: string, ...rest: unknown[]) => {
+      statements.push(sql);
+      return (query as (sql: string, ...rest: unknown[]) => Promise<unknown>)(sql, ...rest);
+    }) as typeof dataSource.query;
+    try {
+      assert.equal((await visitor.upload('/attachments/statements', [['f', 'first.txt', 'one, again']])).status, 201);
+    } finally {
+      dataSource.query = query;
+    }
+    assert.equal(statements.length, 1, statements.join('\n'));
+    assert.match(statements[0]!, /session_attachments_put/);
+    await visitor.delete('/attachments/statements');
   });
 });

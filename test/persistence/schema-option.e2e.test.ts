@@ -28,7 +28,7 @@ describe("with TypeORM's schema: 'app' on postgres", () => {
       ['app'],
     );
     const [row] = await dataSource.query<Array<{ found: boolean }>>(
-      `SELECT to_regprocedure('app.session_attachments_put(integer, integer, varchar, varchar, varchar[], varchar[], varchar[], bigint[], varchar[], varchar[], bytea, integer[], bigint, bigint, bigint, bigint)') IS NOT NULL AS found`,
+      `SELECT to_regprocedure('app.session_attachments_put(integer, integer, varchar, varchar, varchar[], varchar[], varchar[], bigint[], varchar[], varchar[], bytea, integer[], bigint, bigint, bigint, bigint, bigint)') IS NOT NULL AS found`,
     );
     assert.equal(row?.found, true);
   });

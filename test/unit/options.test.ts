@@ -27,6 +27,8 @@ describe('module options', () => {
     assert.equal(options.limits.filesPerRequest, 20);
     assert.equal(options.expireAfter, 24 * 3600_000);
     assert.equal(options.sweepEvery, 15 * 60_000);
+    // The README's figure: 5,000 rows per sweep statement (about 30 ms among a million rows).
+    assert.equal(options.sweepBatchSize, 5000);
   });
 
   test('sizes and durations accept numbers and strings', () => {

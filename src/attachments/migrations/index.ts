@@ -4,6 +4,7 @@ import { ClaimsAndSessionPutFunction1764230400000 } from './1764230400000-claims
 import { OwnerAdoptions1764316800000 } from './1764316800000-owner-adoptions.js';
 import { InlineContent1764403200000 } from './1764403200000-inline-content.js';
 import { SessionAttachmentPreviews1796157146965 } from './1796157146965-session-attachment-previews.js';
+import { PutFunctionReportsAdoption1796240000000 } from './1796240000000-put-function-reports-adoption.js';
 import { ResumableUploads1796500000000 } from './1796500000000-resumable-uploads.js';
 
 /** The module's migrations, in order: add them to the host DataSource's `migrations`. */
@@ -14,5 +15,6 @@ export const attachmentsMigrations = [
   OwnerAdoptions1764316800000,
   InlineContent1764403200000,
   SessionAttachmentPreviews1796157146965,
+  PutFunctionReportsAdoption1796240000000,
   ResumableUploads1796500000000,
 ];

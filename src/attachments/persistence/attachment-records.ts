@@ -26,6 +26,14 @@ export interface AdoptionResult {
   discardedKeys: string[];
 }
 
+/** What an upsert may do besides writing the rows. */
+export interface UpsertOptions {
+  /** A step of the caller's, in the same transaction, before the rows (see `upsert`). */
+  first?: (manager: EntityManager) => Promise<void>;
+  /** Asks, where the write can tell in its round trip, who adopted the session since then. */
+  adoptedSince?: number;
+}
+
 /**
  * Rows only: every query is scoped by session key, every write holds the session's lock.
  * Answers with values (a quota refusal is a result, not an error); a failed call rejects with
@@ -118,13 +126,15 @@ export class AttachmentRecords {
    * `first`, when given, runs in the same transaction, under the session's lock, before the
    * rows are written (a resumable upload marks itself finished there); if it throws, nothing
    * of either is written, and its error comes out as it threw it. A refusal rolls it back too.
+   * With `adoptedSince`, the result also says who adopted the session since then where the
+   * write can tell in the same round trip (`adoptedInto`).
    */
   upsert(
     sessionKey: string,
     bundle: string,
     rows: NewAttachmentRow[],
     quotas: BundleQuotas,
-    first?: (manager: EntityManager) => Promise<void>,
+    { first, adoptedSince }: UpsertOptions = {},
   ): Promise<UpsertResult | QuotaRefusal> {
     let stepFailure: { error: unknown } | undefined;
     const step =
@@ -138,7 +148,7 @@ export class AttachmentRecords {
       const putFunction = await this.installedPutFunction();
       const write = (manager: EntityManager) =>
         putFunction
-          ? putInOneCall(manager, putFunction, this.lock.keys(sessionKey), sessionKey, bundle, rows, quotas)
+          ? putInOneCall(manager, putFunction, this.lock.keys(sessionKey), sessionKey, bundle, rows, quotas, adoptedSince)
           : upsertInTransaction(this.dialect, manager, sessionKey, bundle, rows, quotas);
       let result: UpsertResult | QuotaRefusal;
       if (step) {
@@ -155,7 +165,16 @@ export class AttachmentRecords {
           });
       } else {
         result = putFunction
-          ? await putInOneCall(this.dataSource, putFunction, this.lock.keys(sessionKey), sessionKey, bundle, rows, quotas)
+          ? await putInOneCall(
+              this.dataSource,
+              putFunction,
+              this.lock.keys(sessionKey),
+              sessionKey,
+              bundle,
+              rows,
+              quotas,
+              adoptedSince,
+            )
           : await this.lock.transaction(sessionKey, write);
       }
       if (typeof result !== 'string') result.saved.sort((a, b) => compareNames(a.name, b.name));

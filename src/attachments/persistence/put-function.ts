@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { AttachmentEntity } from '../attachment.entity.js';
-import { PUT_FUNCTION_ARGUMENTS } from '../migrations/1764403200000-inline-content.js';
+import { PUT_FUNCTION_ARGUMENTS } from '../migrations/1796240000000-put-function-reports-adoption.js';
 import type { BundleQuotas, QuotaRefusal } from './quotas.js';
 import type { NewAttachmentRow, UpsertResult } from './upsert.js';
 
@@ -19,9 +19,13 @@ interface PutFunctionRow {
   saved_id: string;
   saved_created_at: string;
   replaced_key: string | null;
+  adopted_into: string | null;
 }
 
-/** One upload's rows in one round trip: the session's lock, quotas and upsert run inside the function. */
+/**
+ * One upload's rows in one round trip: the session's lock, quotas and upsert run inside the
+ * function, which also answers who adopted the session since `adoptedSince`, if anyone.
+ */
 export async function putInOneCall(
   dataSource: Pick<DataSource | EntityManager, 'query'>,
   putFunction: string,
@@ -30,10 +34,11 @@ export async function putInOneCall(
   bundle: string,
   rows: NewAttachmentRow[],
   quotas: BundleQuotas,
+  adoptedSince: number | undefined,
 ): Promise<UpsertResult | QuotaRefusal> {
   const now = Date.now();
   const result = await dataSource.query<PutFunctionRow[]>(
-    `SELECT * FROM ${putFunction}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+    `SELECT * FROM ${putFunction}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
     [
       ...lock,
       sessionKey,
@@ -51,6 +56,8 @@ export async function putInOneCall(
       quotas.filesPerBundle,
       quotas.bytesPerSession,
       quotas.bundlesPerSession,
+      // No time, no question: nothing is adopted at or after NULL.
+      adoptedSince ?? null,
     ],
   );
   const refused = result[0]?.refused;
@@ -71,7 +78,7 @@ export async function putInOneCall(
     };
   });
   const replacedKeys = result.flatMap((row) => (row.replaced_key === null ? [] : [row.replaced_key]));
-  return { saved, replacedKeys };
+  return { saved, replacedKeys, adoptedInto: adoptedSince === undefined ? undefined : (result[0]?.adopted_into ?? null) };
 }
 
 function withoutContent({ content: _content, ...row }: NewAttachmentRow): Omit<NewAttachmentRow, 'content'> {

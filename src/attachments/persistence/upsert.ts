@@ -19,6 +19,12 @@ export interface NewAttachmentRow {
 export interface UpsertResult {
   saved: AttachmentEntity[];
   replacedKeys: string[];
+  /**
+   * Who adopted the session (since the time the caller gave), as the write saw it under the
+   * session's lock: null for no one, undefined where the write did not ask (SQLite, an older
+   * put function), so the caller asks itself.
+   */
+  adoptedInto?: string | null;
 }
 
 /**
