@@ -19,7 +19,9 @@ export interface BenchServer {
  * `BENCH_PROFILE=<folder>` runs every server under `node --cpu-prof`, writing one profile per
  * server there when it stops (open them in Chrome DevTools or speedscope).
  */
-export const profileArgs = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}`] : [];
+export const profileArgs = process.env.BENCH_PROFILE
+  ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}`]
+  : [];
 
 /** Starts `dist/bench/servers/<script>.js` and waits for its "ready" line. */
 export async function startServer(name: string, script: string, env: Record<string, string>): Promise<BenchServer> {
