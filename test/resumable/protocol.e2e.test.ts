@@ -122,6 +122,7 @@ for (const kind of DATABASE_KINDS) {
         [{ 'upload-metadata': name, 'upload-length': '1e3' }, 400, 'invalid_upload_length'],
         [{ 'upload-metadata': 'filename !!!', 'upload-length': '3' }, 400, 'invalid_upload_metadata'],
         [{ 'upload-metadata': uploadMetadata({ filetype: 'text/plain' }), 'upload-length': '3' }, 400, 'invalid_name'],
+        [{ 'upload-length': '3' }, 400, 'invalid_name'],
         [{ 'upload-metadata': uploadMetadata({ filename: '..' }), 'upload-length': '3' }, 400, 'invalid_name'],
         [{ 'upload-metadata': name, 'upload-length': String(FILE_SIZE + 1) }, 413, 'file_too_large'],
       ];
