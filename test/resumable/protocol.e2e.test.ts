@@ -351,12 +351,39 @@ for (const kind of DATABASE_KINDS) {
       assert.equal((await visitor.request('DELETE', location, { headers: TUS_RESUMABLE })).status, 204);
     });
 
+    test('X-HTTP-Method-Override on a POST stands for PATCH and DELETE', async () => {
+      const visitor = new Visitor(running.baseUrl);
+      const content = randomBytes(1000);
+      const { location } = await createUpload(visitor, 'override', 'a.bin', 1000);
+      const patched = await visitor.request('POST', location, {
+        headers: {
+          ...TUS_RESUMABLE,
+          'x-http-method-override': 'PATCH',
+          'content-type': 'application/offset+octet-stream',
+          'upload-offset': '0',
+        },
+        body: new Uint8Array(content.subarray(0, 400)),
+      });
+      assert.equal(patched.status, 204);
+      assert.equal((await headUpload(visitor, location)).headers.get('upload-offset'), '400');
+      const plain = await visitor.request('POST', location, { headers: TUS_RESUMABLE });
+      assert.equal(plain.status, 404, 'a POST without the override is no tus request');
+      const removed = await visitor.request('POST', location, {
+        headers: { ...TUS_RESUMABLE, 'x-http-method-override': 'DELETE' },
+      });
+      assert.equal(removed.status, 204);
+      assert.equal((await headUpload(visitor, location)).status, 404);
+    });
+
     test('a file named tus still downloads and deletes as before', async () => {
       const visitor = new Visitor(running.baseUrl);
       await visitor.upload('/attachments/plain', [['f', 'tus', 'not a protocol']]);
       assert.equal(await visitor.text('/attachments/plain/tus'), 'not a protocol');
       assert.equal((await visitor.request('HEAD', '/attachments/plain/tus')).status, 200);
       assert.equal((await visitor.delete('/attachments/plain/tus')).status, 204);
+      assert.deepEqual(await visitor.names('plain'), []);
+      await visitor.upload('/attachments/plain', [['f', 'tus', 'again']]);
+      assert.equal((await visitor.post('/attachments/plain/tus/delete')).status, 204, "the original's delete form");
       assert.deepEqual(await visitor.names('plain'), []);
     });
   });
