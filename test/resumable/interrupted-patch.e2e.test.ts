@@ -75,3 +75,52 @@ for (const kind of DATABASE_KINDS) {
     });
   });
 }
+
+for (const kind of DATABASE_KINDS) {
+  describe(`a stalled PATCH on ${kind}`, () => {
+    let running: RunningApp;
+    before(async () => {
+      running = await startApp(kind, { attachments: { inlineMaxSize: 0, uploadIdleTimeout: 300 } });
+    });
+    after(() => running.close());
+
+    test('is cut off after uploadIdleTimeout with 408, and the bytes that arrived count', async () => {
+      const visitor = new Visitor(running.baseUrl);
+      const content = randomBytes(400_000);
+      const { location } = await createUpload(visitor, 'stall', 'slow.bin', content.byteLength);
+      const { hostname, port } = new URL(running.baseUrl);
+      const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = httpRequest(
+          {
+            hostname,
+            port,
+            path: location,
+            method: 'PATCH',
+            headers: {
+              ...TUS_RESUMABLE,
+              cookie: visitor.cookie!,
+              'content-type': 'application/offset+octet-stream',
+              'upload-offset': '0',
+              'content-length': String(content.byteLength),
+            },
+          },
+          (response) => {
+            let body = '';
+            response.setEncoding('utf8');
+            response.on('data', (chunk: string) => (body += chunk));
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+          },
+        );
+        request.on('error', reject);
+        // Half the body, then nothing: the client stalls.
+        request.write(content.subarray(0, 100_000));
+      });
+      const { status, body } = await answer;
+      assert.equal(status, 408);
+      assert.equal((JSON.parse(body) as { code: string }).code, 'upload_timeout');
+      assert.equal((await headUpload(visitor, location)).headers.get('upload-offset'), '100000');
+      const resumed = await patchUpload(visitor, location, 100_000, content.subarray(100_000));
+      assert.equal((JSON.parse(resumed.headers.get('attachment')!) as AttachmentBody).sha256, sha256(content));
+    });
+  });
+}

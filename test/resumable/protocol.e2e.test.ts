@@ -122,6 +122,7 @@ for (const kind of DATABASE_KINDS) {
         [{ 'upload-metadata': name, 'upload-length': '1e3' }, 400, 'invalid_upload_length'],
         [{ 'upload-metadata': 'filename !!!', 'upload-length': '3' }, 400, 'invalid_upload_metadata'],
         [{ 'upload-metadata': uploadMetadata({ filetype: 'text/plain' }), 'upload-length': '3' }, 400, 'invalid_name'],
+        [{ 'upload-length': '3' }, 400, 'invalid_name'],
         [{ 'upload-metadata': uploadMetadata({ filename: '..' }), 'upload-length': '3' }, 400, 'invalid_name'],
         [{ 'upload-metadata': name, 'upload-length': String(FILE_SIZE + 1) }, 413, 'file_too_large'],
       ];
@@ -326,12 +327,63 @@ for (const kind of DATABASE_KINDS) {
       assert.equal((await patchUpload(visitor, fresh.location, 40, randomBytes(60))).status, 204);
     });
 
+    test('an upload takes at most 10,000 PATCHes: a client sending a byte at a time cannot make millions of parts', async () => {
+      const visitor = new Visitor(running.baseUrl);
+      const { location } = await createUpload(visitor, 'parts', 'crumbs.bin', 20_000);
+      const id = location.split('/').pop()!;
+      // 10,000 one-byte parts, as 10,000 PATCHes would have left them.
+      const postgres = kind === 'postgres';
+      await dataSource.query(
+        postgres
+          ? `INSERT INTO session_attachment_upload_parts (upload_id, "offset", "length", storage_key) ` +
+              `SELECT $1, n, 1, 'p' || n FROM generate_series(0, 9999) AS n`
+          : `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9999) ` +
+              `INSERT INTO session_attachment_upload_parts (upload_id, "offset", "length", storage_key) SELECT ?, i, 1, 'p' || i FROM n`,
+        [id],
+      );
+      await dataSource.query(
+        `UPDATE session_attachment_uploads SET "offset" = 10000, mimetype = 'application/octet-stream' WHERE id = '${id}'`,
+      );
+      const refused = await patchUpload(visitor, location, 10_000, randomBytes(1));
+      assert.equal(refused.status, 400);
+      assert.equal(await errorCode(refused), 'too_many_parts');
+      assert.equal((await headUpload(visitor, location)).headers.get('upload-offset'), '10000');
+      assert.equal((await visitor.request('DELETE', location, { headers: TUS_RESUMABLE })).status, 204);
+    });
+
+    test('X-HTTP-Method-Override on a POST stands for PATCH and DELETE', async () => {
+      const visitor = new Visitor(running.baseUrl);
+      const content = randomBytes(1000);
+      const { location } = await createUpload(visitor, 'override', 'a.bin', 1000);
+      const patched = await visitor.request('POST', location, {
+        headers: {
+          ...TUS_RESUMABLE,
+          'x-http-method-override': 'PATCH',
+          'content-type': 'application/offset+octet-stream',
+          'upload-offset': '0',
+        },
+        body: new Uint8Array(content.subarray(0, 400)),
+      });
+      assert.equal(patched.status, 204);
+      assert.equal((await headUpload(visitor, location)).headers.get('upload-offset'), '400');
+      const plain = await visitor.request('POST', location, { headers: TUS_RESUMABLE });
+      assert.equal(plain.status, 404, 'a POST without the override is no tus request');
+      const removed = await visitor.request('POST', location, {
+        headers: { ...TUS_RESUMABLE, 'x-http-method-override': 'DELETE' },
+      });
+      assert.equal(removed.status, 204);
+      assert.equal((await headUpload(visitor, location)).status, 404);
+    });
+
     test('a file named tus still downloads and deletes as before', async () => {
       const visitor = new Visitor(running.baseUrl);
       await visitor.upload('/attachments/plain', [['f', 'tus', 'not a protocol']]);
       assert.equal(await visitor.text('/attachments/plain/tus'), 'not a protocol');
       assert.equal((await visitor.request('HEAD', '/attachments/plain/tus')).status, 200);
       assert.equal((await visitor.delete('/attachments/plain/tus')).status, 204);
+      assert.deepEqual(await visitor.names('plain'), []);
+      await visitor.upload('/attachments/plain', [['f', 'tus', 'again']]);
+      assert.equal((await visitor.post('/attachments/plain/tus/delete')).status, 204, "the original's delete form");
       assert.deepEqual(await visitor.names('plain'), []);
     });
   });

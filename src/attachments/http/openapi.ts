@@ -89,8 +89,25 @@ const TUS_ROUTE_ERRORS = {
     ...TUS_BYTES,
   ],
   status: [...ANY_ROUTE, ...TUS_UPLOAD],
-  append: [...CHANGES, ...TUS_UPLOAD, 'invalid_patch_content_type', 'invalid_upload_offset', 'offset_mismatch', ...TUS_BYTES],
+  append: [
+    ...CHANGES,
+    ...TUS_UPLOAD,
+    'invalid_patch_content_type',
+    'invalid_upload_offset',
+    'offset_mismatch',
+    'too_many_parts',
+    ...TUS_BYTES,
+  ],
   terminate: [...CHANGES, ...TUS_UPLOAD],
+  overridden: [
+    ...CHANGES,
+    ...TUS_UPLOAD,
+    'invalid_patch_content_type',
+    'invalid_upload_offset',
+    'offset_mismatch',
+    'too_many_parts',
+    ...TUS_BYTES,
+  ],
 } as const satisfies Record<keyof ResumableUploadsController, readonly AttachmentErrorCode[]>;
 
 const PREVIEW_ERRORS = [
@@ -253,6 +270,15 @@ const TUS_ROUTE_DOCS: Record<keyof ResumableUploadsController, MethodDecorator> 
     tusResumable,
     ApiNoContentResponse({ description: 'removed' }),
     errorResponses(TUS_ROUTE_ERRORS.terminate),
+  ),
+  overridden: applyDecorators(
+    ApiOperation({ summary: 'tus: PATCH or DELETE for clients that cannot send them (X-HTTP-Method-Override)' }),
+    bundle,
+    uploadId,
+    tusResumable,
+    ApiHeader({ name: 'X-HTTP-Method-Override', required: true, description: 'PATCH or DELETE' }),
+    ApiNoContentResponse({ description: 'as the PATCH or DELETE it stands for' }),
+    errorResponses(TUS_ROUTE_ERRORS.overridden),
   ),
 };
 

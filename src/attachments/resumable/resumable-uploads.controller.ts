@@ -198,6 +198,24 @@ export class ResumableUploadsController {
     response.end();
   }
 
+  /**
+   * tus's X-HTTP-Method-Override, for clients whose environment cannot send PATCH or DELETE
+   * (tus-js-client's `overridePatchMethod`): the header's method is the request's.
+   */
+  @Post(':bundle/tus/:id')
+  async overridden(
+    @Req() request: Request,
+    @Res() response: Response,
+    @Param('bundle') bundle: string,
+    @Param('id') id: string,
+  ): Promise<void> {
+    const method = header(request, 'x-http-method-override')?.trim().toUpperCase();
+    if (method === 'PATCH') return this.append(request, response, bundle, id);
+    if (method === 'DELETE') return this.terminate(request, response, bundle, id);
+    drain(request);
+    throw AttachmentsException.create('upload_not_found', 'a POST to an upload needs X-HTTP-Method-Override: PATCH or DELETE');
+  }
+
   private describe(response: Response): void {
     response.status(HttpStatus.NO_CONTENT);
     response.setHeader('Tus-Resumable', TUS_VERSION);

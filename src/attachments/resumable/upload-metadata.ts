@@ -9,6 +9,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
  */
 export function parseUploadMetadata(header: string): Map<string, string> {
   const pairs = new Map<string, string>();
+  if (header.trim() === '') return pairs;
   for (const item of header.split(',')) {
     const [key = '', value = '', ...rest] = item.trim().split(' ');
     if (!KEY.test(key) || rest.length > 0 || !BASE64.test(value) || pairs.has(key)) {
