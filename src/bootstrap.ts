@@ -4,6 +4,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import session, { type Store } from 'express-session';
 import { fileURLToPath } from 'node:url';
+import { TUS_EXPOSED_HEADERS } from './attachments/index.js';
 import { documentAttachmentsRoutes } from './attachments/openapi.js';
 import { AppModule, type DemoOverrides } from './app.module.js';
 import { ephemeralSecret, type DemoConfig } from './demo-config.js';
@@ -27,7 +28,8 @@ export async function createDemoApp(config: DemoConfig, options: DemoOverrides &
     ...(options.logger === false ? { logger: false } : {}),
     ...(options.https ? { httpsOptions: options.https } : {}),
   });
-  if (options.cors) app.enableCors(options.cors);
+  // A resumable upload's client on another origin reads the tus headers (offsets, Location).
+  if (options.cors) app.enableCors({ exposedHeaders: [...TUS_EXPOSED_HEADERS], ...options.cors });
   // `session: false` is for the test that proves the module's message when it is missing.
   if (options.session !== false) {
     const sessions = await openSessionStore(config.sessionStore).catch(async (error: unknown) => {

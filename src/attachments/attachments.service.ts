@@ -148,7 +148,11 @@ export class AttachmentsService {
       },
     });
     const source = asReadable(file.content);
-    const { head, ended } = await readPrefix(source, Math.max(inlineMaxSize + 1, SNIFF_BYTES));
+    const prefix = await readPrefix(source, Math.max(inlineMaxSize + 1, SNIFF_BYTES));
+    const head = prefix.head;
+    // A file whose last bytes were the prefix may have ended meanwhile (its end comes on a
+    // later tick): the head cannot go back into it then, and would be lost (an empty file).
+    const ended = prefix.ended || source.readableEnded;
     // A file already too large within the sniffed bytes fails as too large, as it would have
     // while streaming; the type is checked before any byte is stored.
     if (head.byteLength > meter.limitBytes && meter.limitBytes < SNIFF_BYTES) meter.feed(head);

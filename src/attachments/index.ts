@@ -35,12 +35,15 @@ export {
   AttachmentStorage,
   InjectAttachmentStorage,
   type ByteRange,
+  supportsResumableWrites,
   type ByteSource,
+  type ResumableWrites,
   type StoredObject,
 } from './storage/attachment-storage.js';
 export { DiskStorage, type DiskStorageOptions } from './storage/disk-storage.js';
 export type { AttachmentJson } from './http/attachment-json.js';
 export { CrossSiteRequestGuard } from './http/cross-site.guard.js';
+export { TUS_EXPOSED_HEADERS } from './resumable/resumable-uploads.controller.js';
 export { AttachmentsFailureFilter } from './http/failure.filter.js';
 export { BUNDLE_PATTERN, MAX_NAME_BYTES } from './names.js';
 export {

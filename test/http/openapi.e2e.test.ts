@@ -21,6 +21,20 @@ interface OpenApiDocument {
 const everywhere: AttachmentErrorCode[] = ['owner_required', 'session_middleware_missing', 'database_unavailable'];
 const changes: AttachmentErrorCode[] = [...everywhere, 'cross_site_request'];
 const oneFile: AttachmentErrorCode[] = ['invalid_bundle', 'invalid_name', 'not_found'];
+// tus: the version header, the owner's upload, and a plain upload's rules as bytes arrive.
+const tus: AttachmentErrorCode[] = ['tus_version_unsupported', 'invalid_bundle'];
+const tusUpload: AttachmentErrorCode[] = [...tus, 'upload_not_found'];
+const tusBytes: AttachmentErrorCode[] = [
+  'upload_length_exceeded',
+  'session_quota_exceeded',
+  'type_not_allowed',
+  'bundle_full',
+  'too_many_bundles',
+  'upload_timeout',
+  'storage_full',
+  'file_rejected',
+  'inspection_unavailable',
+];
 const ROUTES: Array<{ route: string; success: number[]; codes: AttachmentErrorCode[] }> = [
   {
     route: 'post /attachments/{bundle}',
@@ -61,6 +75,29 @@ const ROUTES: Array<{ route: string; success: number[]; codes: AttachmentErrorCo
   { route: 'delete /attachments/{bundle}', success: [204], codes: [...changes, 'invalid_bundle'] },
   { route: 'post /attachments/{bundle}/{name}/delete', success: [204], codes: [...changes, ...oneFile] },
   { route: 'delete /attachments/{bundle}/{name}', success: [204], codes: [...changes, ...oneFile] },
+  { route: 'options /attachments/{bundle}/tus', success: [204], codes: everywhere },
+  { route: 'options /attachments/{bundle}/tus/{id}', success: [204], codes: everywhere },
+  {
+    route: 'post /attachments/{bundle}/tus',
+    success: [201],
+    codes: [
+      ...changes,
+      ...tus,
+      'invalid_name',
+      'upload_length_required',
+      'invalid_upload_length',
+      'invalid_upload_metadata',
+      'file_too_large',
+      ...tusBytes,
+    ],
+  },
+  { route: 'head /attachments/{bundle}/tus/{id}', success: [200], codes: [...everywhere, ...tusUpload] },
+  {
+    route: 'patch /attachments/{bundle}/tus/{id}',
+    success: [204],
+    codes: [...changes, ...tusUpload, 'invalid_patch_content_type', 'invalid_upload_offset', 'offset_mismatch', ...tusBytes],
+  },
+  { route: 'delete /attachments/{bundle}/tus/{id}', success: [204], codes: [...changes, ...tusUpload] },
 ];
 
 describe('OpenAPI', () => {

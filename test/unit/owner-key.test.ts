@@ -49,8 +49,8 @@ describe('the owner option and the guards extra', () => {
     // forRootAsync takes them beside the factory, like `path`.
     assert.throws(() => AttachmentsModule.forRootAsync({ useFactory: () => ({}), guards: [42] as never }), /"guards"/);
     const mounted = AttachmentsModule.forRootAsync({ useFactory: () => ({}), guards: [Guard] });
-    // Every route of the module (attachments and previews) is behind the host's guards.
-    assert.equal(mounted.controllers?.length, 2);
+    // Every route of the module (attachments, previews, resumable uploads) is behind the host's guards.
+    assert.equal(mounted.controllers?.length, 3);
     for (const controller of mounted.controllers ?? []) {
       const guards = Reflect.getMetadata(GUARDS_METADATA, controller) as unknown[] | undefined;
       assert.ok(guards?.includes(Guard), `${controller.name} has the host's guard`);

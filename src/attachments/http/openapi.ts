@@ -3,6 +3,7 @@ import {
   ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiHeader,
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
@@ -15,6 +16,7 @@ import { ATTACHMENT_ERRORS, type AttachmentErrorCode } from '../attachments.erro
 import { AttachmentsController } from '../attachments.controller.js';
 import { PREVIEW_SIZES, DEFAULT_PREVIEW_SIZE } from '../previews/previewable-types.js';
 import { PreviewsController } from '../previews/previews.controller.js';
+import { ResumableUploadsController } from '../resumable/resumable-uploads.controller.js';
 import { AttachmentErrorJsonDto, AttachmentJsonDto } from './openapi-schemas.js';
 
 // The OpenAPI description of each route, applied to the controller only when a host asks for
@@ -55,6 +57,41 @@ const ROUTE_ERRORS = {
   removeByPost: [...CHANGES, ...NAMED],
   remove: [...CHANGES, ...NAMED],
 } as const satisfies Record<keyof AttachmentsController, readonly AttachmentErrorCode[]>;
+
+// Every tus request but OPTIONS must say `Tus-Resumable: 1.0.0`; an upload is found by owner.
+const TUS: AttachmentErrorCode[] = ['tus_version_unsupported', 'invalid_bundle'];
+const TUS_UPLOAD: AttachmentErrorCode[] = [...TUS, 'upload_not_found'];
+// What storing bytes and finishing can answer: the rules of a plain upload, as bytes arrive.
+const TUS_BYTES: AttachmentErrorCode[] = [
+  'upload_length_exceeded',
+  'session_quota_exceeded',
+  'type_not_allowed',
+  'bundle_full',
+  'too_many_bundles',
+  'upload_timeout',
+  'storage_full',
+  'file_rejected',
+  'inspection_unavailable',
+];
+
+/** The tus routes' errors, by the controller's method. */
+const TUS_ROUTE_ERRORS = {
+  describeCreation: [...ANY_ROUTE],
+  describeUpload: [...ANY_ROUTE],
+  create: [
+    ...CHANGES,
+    ...TUS,
+    'invalid_name',
+    'upload_length_required',
+    'invalid_upload_length',
+    'invalid_upload_metadata',
+    'file_too_large',
+    ...TUS_BYTES,
+  ],
+  status: [...ANY_ROUTE, ...TUS_UPLOAD],
+  append: [...CHANGES, ...TUS_UPLOAD, 'invalid_patch_content_type', 'invalid_upload_offset', 'offset_mismatch', ...TUS_BYTES],
+  terminate: [...CHANGES, ...TUS_UPLOAD],
+} as const satisfies Record<keyof ResumableUploadsController, readonly AttachmentErrorCode[]>;
 
 const PREVIEW_ERRORS = [
   ...ANY_ROUTE,
@@ -155,6 +192,70 @@ const ROUTE_DOCS: Record<keyof AttachmentsController, MethodDecorator> = {
   remove: remove(ROUTE_ERRORS.remove),
 };
 
+const uploadId = ApiParam({ name: 'id', description: 'the upload, from the Location of its creation' });
+const tusResumable = ApiHeader({ name: 'Tus-Resumable', required: true, description: '1.0.0' });
+const tusDescription = (summary: string) =>
+  applyDecorators(
+    ApiOperation({ summary }),
+    ApiNoContentResponse({ description: 'Tus-Version, Tus-Extension, Tus-Max-Size (limits.fileSize)' }),
+  );
+
+const TUS_ROUTE_DOCS: Record<keyof ResumableUploadsController, MethodDecorator> = {
+  describeCreation: applyDecorators(
+    tusDescription('tus: what the server offers'),
+    bundle,
+    errorResponses(TUS_ROUTE_ERRORS.describeCreation),
+  ),
+  describeUpload: applyDecorators(
+    tusDescription('tus: what the server offers'),
+    bundle,
+    uploadId,
+    errorResponses(TUS_ROUTE_ERRORS.describeUpload),
+  ),
+  create: applyDecorators(
+    ApiOperation({ summary: 'tus creation (and creation-with-upload): start a resumable upload into a bundle' }),
+    bundle,
+    tusResumable,
+    ApiHeader({ name: 'Upload-Length', required: true, description: 'the file size in bytes' }),
+    ApiHeader({ name: 'Upload-Metadata', required: true, description: 'tus metadata; the name from `filename`, else `name`' }),
+    ApiCreatedResponse({
+      description:
+        'Location of the upload, Upload-Offset, Upload-Expires; with a body (application/offset+octet-stream) ' +
+        'that completes the file, the header Attachment carries its JSON',
+    }),
+    errorResponses(TUS_ROUTE_ERRORS.create),
+  ),
+  status: applyDecorators(
+    ApiOperation({ summary: 'tus: where an upload stands' }),
+    bundle,
+    uploadId,
+    tusResumable,
+    ApiOkResponse({ description: 'Upload-Offset, Upload-Length, Upload-Metadata (as sent), Upload-Expires while unfinished' }),
+    errorResponses(TUS_ROUTE_ERRORS.status),
+  ),
+  append: applyDecorators(
+    ApiOperation({ summary: 'tus: append bytes at Upload-Offset; the last ones make the attachment' }),
+    bundle,
+    uploadId,
+    tusResumable,
+    ApiHeader({ name: 'Upload-Offset', required: true, description: "the upload's offset, from HEAD" }),
+    ApiConsumes('application/offset+octet-stream'),
+    ApiNoContentResponse({
+      description:
+        'Upload-Offset, Upload-Expires; once complete, the header Attachment: the attachment JSON (non-ASCII as \\uXXXX)',
+    }),
+    errorResponses(TUS_ROUTE_ERRORS.append),
+  ),
+  terminate: applyDecorators(
+    ApiOperation({ summary: 'tus termination: drop an upload and its bytes' }),
+    bundle,
+    uploadId,
+    tusResumable,
+    ApiNoContentResponse({ description: 'removed' }),
+    errorResponses(TUS_ROUTE_ERRORS.terminate),
+  ),
+};
+
 let documented = false;
 
 /**
@@ -173,4 +274,9 @@ export function documentAttachmentsRoutes(): void {
   ApiTags('attachments')(PreviewsController);
   const previews = PreviewsController.prototype;
   preview(previews, 'preview', Object.getOwnPropertyDescriptor(previews, 'preview'));
+  ApiTags('attachments')(ResumableUploadsController);
+  const tus = ResumableUploadsController.prototype;
+  for (const [method, describe] of Object.entries(TUS_ROUTE_DOCS)) {
+    describe(tus, method, Object.getOwnPropertyDescriptor(tus, method)!);
+  }
 }

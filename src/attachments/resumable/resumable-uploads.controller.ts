@@ -33,6 +33,23 @@ import { parseUploadMetadata, uploadName } from './upload-metadata.js';
 export const TUS_VERSION = '1.0.0';
 export const TUS_EXTENSIONS = 'creation,creation-with-upload,termination,expiration';
 const PATCH_CONTENT_TYPE = 'application/offset+octet-stream';
+
+/**
+ * The response headers a tus client on another origin must be able to read: list them in the
+ * host's CORS `exposedHeaders` (`app.enableCors({ origin, credentials: true, exposedHeaders })`).
+ */
+export const TUS_EXPOSED_HEADERS: readonly string[] = [
+  'Location',
+  'Upload-Offset',
+  'Upload-Length',
+  'Upload-Metadata',
+  'Upload-Expires',
+  'Tus-Resumable',
+  'Tus-Version',
+  'Tus-Extension',
+  'Tus-Max-Size',
+  'Attachment',
+];
 const WHOLE_NUMBER = /^\d{1,16}$/;
 
 /** Every answer of a tus route, an error's too, says which protocol it speaks. */
@@ -131,6 +148,8 @@ export class ResumableUploadsController {
     response.setHeader('Upload-Length', String(upload.length));
     if (upload.metadata !== null) response.setHeader('Upload-Metadata', upload.metadata);
     if (upload.finishedAt === null) response.setHeader('Upload-Expires', this.uploads.expiresAt(upload).toUTCString());
+    // Without a length, Node cannot delimit a HEAD answer and closes the connection after it.
+    response.setHeader('Content-Length', '0');
     response.end();
   }
 

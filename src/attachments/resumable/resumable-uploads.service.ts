@@ -188,7 +188,10 @@ export class ResumableUploads {
     if (upload.mimetype !== null) return { source: body, mimetype: upload.mimetype };
     const sniffLength = Math.min(SNIFF_BYTES, upload.length);
     const needed = sniffLength - upload.offset;
-    const { head, ended } = needed > 0 ? await readPrefix(body, needed) : { head: Buffer.alloc(0), ended: false };
+    const prefix = needed > 0 ? await readPrefix(body, needed) : { head: Buffer.alloc(0), ended: false };
+    const head = prefix.head;
+    // A body whose last bytes were the prefix may have ended meanwhile: nothing can go back then.
+    const ended = prefix.ended || body.readableEnded;
     const source = ended ? Readable.from(head.byteLength > 0 ? [head] : [], { objectMode: false }) : body;
     if (!ended && head.byteLength > 0) body.unshift(head);
     if (upload.offset + head.byteLength < sniffLength) return { source, mimetype: null };
@@ -235,8 +238,7 @@ export class ResumableUploads {
     const parts = written.part ? [...before, written.part] : before;
     const complete: UploadRow = { ...upload, offset: upload.length };
     const mimetype =
-      sniffedType ??
-      (await detectType(await strategy.head(complete, parts, Math.min(SNIFF_BYTES, upload.length)), upload.name));
+      sniffedType ?? (await detectType(await strategy.head(complete, parts, Math.min(SNIFF_BYTES, upload.length)), upload.name));
     if (!isAllowedType(mimetype, this.options.allowedTypes)) {
       await this.discard(strategy, upload, written);
       await this.removeUpload(upload.id);

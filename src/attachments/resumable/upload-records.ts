@@ -202,7 +202,14 @@ export class UploadRecords {
    * Moves the offset from `start` to `end` (and records the part that holds those bytes, and
    * the sniffed type) if nobody moved it meanwhile. False when another PATCH counted first.
    */
-  advance(id: string, start: number, end: number, mimetype: string | null, part: UploadPart | null, now: number): Promise<boolean> {
+  advance(
+    id: string,
+    start: number,
+    end: number,
+    mimetype: string | null,
+    part: UploadPart | null,
+    now: number,
+  ): Promise<boolean> {
     return this.call(() =>
       this.turns.transaction(async (manager) => {
         if (!(await this.moveOffset(manager, id, start, end, mimetype, now, false))) return false;
