@@ -44,8 +44,8 @@ const storage: Provider = {
 };
 
 /**
- * Temporary, session-owned file attachments: the HTTP routes, the service for host code, and
- * the expiry sweep (the command is in `nestjs-session-attachments/cli`). Needs express-session and a TypeORM connection that knows
+ * Temporary, session-owned file attachments: the HTTP routes (resumable tus uploads among
+ * them), the service for host code, and the expiry sweep (the command is in `nestjs-session-attachments/cli`). Needs express-session and a TypeORM connection that knows
  * `AttachmentEntity` (and runs `attachmentsMigrations`).
  *
  * @example AttachmentsModule.forRoot({ path: 'attachments', limits: { fileSize: '20MB' } })

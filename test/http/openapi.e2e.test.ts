@@ -95,7 +95,15 @@ const ROUTES: Array<{ route: string; success: number[]; codes: AttachmentErrorCo
   {
     route: 'patch /attachments/{bundle}/tus/{id}',
     success: [204],
-    codes: [...changes, ...tusUpload, 'invalid_patch_content_type', 'invalid_upload_offset', 'offset_mismatch', ...tusBytes],
+    codes: [
+      ...changes,
+      ...tusUpload,
+      'invalid_patch_content_type',
+      'invalid_upload_offset',
+      'offset_mismatch',
+      'too_many_parts',
+      ...tusBytes,
+    ],
   },
   { route: 'delete /attachments/{bundle}/tus/{id}', success: [204], codes: [...changes, ...tusUpload] },
 ];

@@ -89,7 +89,15 @@ const TUS_ROUTE_ERRORS = {
     ...TUS_BYTES,
   ],
   status: [...ANY_ROUTE, ...TUS_UPLOAD],
-  append: [...CHANGES, ...TUS_UPLOAD, 'invalid_patch_content_type', 'invalid_upload_offset', 'offset_mismatch', ...TUS_BYTES],
+  append: [
+    ...CHANGES,
+    ...TUS_UPLOAD,
+    'invalid_patch_content_type',
+    'invalid_upload_offset',
+    'offset_mismatch',
+    'too_many_parts',
+    ...TUS_BYTES,
+  ],
   terminate: [...CHANGES, ...TUS_UPLOAD],
 } as const satisfies Record<keyof ResumableUploadsController, readonly AttachmentErrorCode[]>;
 

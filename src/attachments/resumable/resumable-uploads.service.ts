@@ -139,6 +139,11 @@ export class ResumableUploads {
     if (upload.finishedAt !== null) return { upload };
     const strategy = this.bytes.of(upload);
     const parts = await this.records.partsOf(upload.id).catch(rethrowServiceError);
+    // Each PATCH of the parts strategy is one object and one row: a client sending a byte at a
+    // time must not make millions of them.
+    if (parts.length >= MAX_PARTS && declaredEnd(upload, declaredLength) < upload.length) {
+      throw AttachmentsException.create('too_many_parts', `at most ${MAX_PARTS} PATCHes per upload; send larger ones`);
+    }
     const sniffed = await this.sniff(upload, strategy, parts, body);
     const source = sniffed.source;
     const limit = await this.limitFor(upload, room);
@@ -308,6 +313,14 @@ export class ResumableUploads {
   private liveSince(): number {
     return Date.now() - this.options.resumableExpireAfter;
   }
+}
+
+/** Most parts one upload may have (tus clients send a few, of megabytes each). */
+const MAX_PARTS = 10_000;
+
+/** Where a PATCH would end if it brought what it declared (the last one may always come). */
+function declaredEnd(upload: UploadRow, declaredLength: number | undefined): number {
+  return declaredLength === undefined ? upload.offset : upload.offset + declaredLength;
 }
 
 /** Upload ids are UUIDs: anything else is no upload, without asking the database. */
