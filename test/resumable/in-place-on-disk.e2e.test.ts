@@ -2,7 +2,7 @@
 // every PATCH at its offset, and at the finish that blob is the attachment's, without a copy.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readlink, stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -10,8 +10,9 @@ import { DataSource } from 'typeorm';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { TUS_RESUMABLE } from '../support/tus.js';
-import { createTusUpload, tusOffset, tusPatch } from '../support/tus-requests.js';
+import { createTusUpload, streamingPatch, tusOffset, tusPatch } from '../support/tus-requests.js';
 import { Visitor } from '../support/visitor.js';
+import { waitFor } from '../support/wait-for.js';
 
 const MiB = 1024 * 1024;
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -25,6 +26,14 @@ async function blobs(directory: string): Promise<Array<{ key: string; size: numb
       .filter((entry) => entry.isFile())
       .map(async (entry) => ({ key: entry.name, size: (await stat(join(entry.parentPath, entry.name))).size })),
   );
+}
+
+/** How many descriptors this process (the app runs in it) holds open on `file`: its writers. */
+async function openDescriptors(file: string): Promise<number> {
+  const links = await Promise.all(
+    (await readdir('/proc/self/fd')).map((fd) => readlink(join('/proc/self/fd', fd)).catch(() => '')),
+  );
+  return links.filter((link) => link === file).length;
 }
 
 /** A PATCH with a chunked body (no Content-Length), as a client streaming a file of unknown size sends it. */
@@ -87,6 +96,35 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(row?.storage_key, created!.key, 'the attachment blob is the object the PATCHes wrote into');
       assert.deepEqual(await blobs(running.attachmentsDirectory), [{ key: created!.key, size: file.length }]);
       const download = await visitor.get('/attachments/inplace/scan.bin');
+      assert.equal(sha256(new Uint8Array(await download.arrayBuffer())), sha256(file));
+    });
+
+    test('two PATCHes at one offset at once write into the same blob: one counts (204), the other is 409, and the file comes out whole', async () => {
+      const visitor = new Visitor(running.baseUrl);
+      const file = randomBytes(3 * MiB);
+      const path = await createTusUpload(visitor, 'race', 'race.bin', file.length);
+      const url = running.baseUrl + path;
+      assert.equal((await tusPatch(url, visitor.cookie, 0, file.subarray(0, MiB))).status, 204);
+      const [upload] = await sql<{ storage_key: string }>(
+        `SELECT storage_key FROM session_attachment_uploads WHERE name = 'race.bin'`,
+      );
+      const blob = join(running.attachmentsDirectory, 'blobs', upload!.storage_key.slice(0, 2), upload!.storage_key);
+      // A client that retries a PATCH it thinks lost: the same bytes at the same offset, twice.
+      const racers = [0, 1].map(() => streamingPatch(url, visitor.cookie, MiB, MiB));
+      for (const racer of racers) await racer.write(file.subarray(MiB, MiB + 64 * 1024));
+      assert.ok(await waitFor(async () => (await openDescriptors(blob)) === 2), 'both are writing into the blob');
+      for (const racer of racers) {
+        await racer.write(file.subarray(MiB + 64 * 1024, 2 * MiB));
+        await racer.end();
+      }
+      const answers = await Promise.all(racers.map((racer) => racer.answer));
+      assert.deepEqual(answers.map((answer) => (answer instanceof Error ? answer.message : answer.status)).sort(), [204, 409]);
+      assert.equal((await tusOffset(visitor, path)).offset, 2 * MiB);
+      const done = await tusPatch(url, visitor.cookie, 2 * MiB, file.subarray(2 * MiB));
+      assert.equal(done.status, 204, done.body);
+      assert.equal(done.attachment?.sha256, sha256(file));
+      assert.equal((await stat(blob)).size, file.length);
+      const download = await visitor.get('/attachments/race/race.bin');
       assert.equal(sha256(new Uint8Array(await download.arrayBuffer())), sha256(file));
     });
 

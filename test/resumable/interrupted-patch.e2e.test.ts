@@ -33,7 +33,7 @@ for (const kind of DATABASE_KINDS) {
   describe(`an interrupted PATCH on ${kind}`, () => {
     let running: RunningApp;
     before(async () => {
-      running = await startApp(kind, { attachments: { inlineMaxSize: 0 } });
+      running = await startApp(kind, { partsOnDisk: true, attachments: { inlineMaxSize: 0 } });
     });
     after(() => running.close());
 

@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import type { AttachmentsModuleExtras, AttachmentsModuleOptions } from '../../src/attachments/index.js';
 import { sqlDialectFor } from '../../src/attachments/persistence/sql-dialect.js';
+import { DiskStorage } from '../../src/attachments/index.js';
 import { createDemoApp, type DemoServing } from '../../src/bootstrap.js';
 import type { DemoSessionStoreConfig } from '../../src/demo-session-store.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
+import { partsOnly } from './parts-only-storage.js';
 
 /** The demo app on a free port, with its own database and attachments folder. */
 export interface RunningApp {
@@ -38,6 +40,11 @@ export interface StartOptions extends Pick<DemoServing, 'cors' | 'https' | 'same
   session?: boolean;
   /** Where sessions are kept (default: this process's memory); a store outlives a restart. */
   sessionStore?: DemoSessionStoreConfig;
+  /**
+   * The disk storage without its ResumableWrites, so that tus uploads take the parts strategy
+   * (each PATCH a file of its own, in tmp/ while it is written) instead of growing in place.
+   */
+  partsOnDisk?: boolean;
   /** A folder for the disk storage (default: a new temporary one, removed on close). */
   attachmentsDirectory?: string;
   /** Where the app's log goes (default: nowhere); e.g. a `CollectingLogger`. */
@@ -68,7 +75,11 @@ export async function startApp(kind: TestDatabase['kind'], options: StartOptions
     },
     {
       logger: false,
-      attachments: { sweepEvery: false, ...options.attachments },
+      attachments: {
+        sweepEvery: false,
+        ...(options.partsOnDisk ? { storage: partsOnly(new DiskStorage({ directory: attachmentsDirectory })) } : {}),
+        ...options.attachments,
+      },
       controllers: options.controllers ?? [],
       imports: options.imports ?? [],
       ...(options.session === false ? { session: false } : {}),
