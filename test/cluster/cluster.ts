@@ -92,8 +92,6 @@ export async function startCluster(
             ...database.env,
             ...s3.env,
             ...storageEnv,
-            // Every file an object in the storage, so that objects and rows match one to one.
-            ATTACHMENTS_INLINE_MAX_SIZE: '0',
           }),
         ),
       )),
