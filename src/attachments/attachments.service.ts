@@ -4,6 +4,7 @@ import type { EntityManager } from 'typeorm';
 import type { Attachment, IncomingFile, OpenedAttachment, ReadRange } from './attachment.js';
 import type { AttachmentEntity } from './attachment.entity.js';
 import { RESOLVED_ATTACHMENTS_OPTIONS } from './attachments.tokens.js';
+import { refusalError, rethrowServiceError, serviceError } from './service-errors.js';
 import { AttachmentsException } from './attachments.errors.js';
 import type { ResolvedAttachmentsOptions } from './attachments.options.js';
 import { ByteMeter, type ByteLimit } from './byte-meter.js';
@@ -13,7 +14,7 @@ import { inspectStoredFile } from './inspection/inspect-stored-file.js';
 import { assertBundleId, fileNameFromUrl, normalizeFileName } from './names.js';
 import { AttachmentRecords } from './persistence/attachment-records.js';
 import { DatabaseFailure } from './persistence/database-failure.js';
-import type { BundleQuotas, QuotaRefusal } from './persistence/quotas.js';
+import type { QuotaRefusal } from './persistence/quotas.js';
 import type { NewAttachmentRow, UpsertResult } from './persistence/upsert.js';
 import type { OwnerKey } from './owner.js';
 import { PreviewRecords } from './previews/preview-records.js';
@@ -357,29 +358,6 @@ export class AttachmentsService {
  * look-up would have had.
  */
 const QUOTA_LOOKUP_AFTER_BYTES = 1024 * 1024;
-
-/** A refusal of the persistence layer as the client-facing error, naming the limit. */
-function refusalError(refusal: QuotaRefusal, quotas: BundleQuotas): AttachmentsException {
-  switch (refusal) {
-    case 'bundle_full':
-      return AttachmentsException.create(refusal, `at most ${quotas.filesPerBundle} files`);
-    case 'too_many_bundles':
-      return AttachmentsException.create(refusal, `at most ${quotas.bundlesPerSession} bundles`);
-    case 'session_quota_exceeded':
-      return AttachmentsException.create(refusal, `at most ${quotas.bytesPerSession} bytes per session`);
-  }
-}
-
-/** A database out of reach is `database_unavailable` (503, retry); anything else stays as it is. */
-function serviceError(error: unknown): unknown {
-  return error instanceof DatabaseFailure && error.unavailable
-    ? AttachmentsException.create('database_unavailable', undefined, { cause: error })
-    : error;
-}
-
-function rethrowServiceError(error: unknown): never {
-  throw serviceError(error);
-}
 
 function stagedBytes(staged: Map<string, NewAttachmentRow>): number {
   let total = 0;

@@ -6,6 +6,7 @@ import { AttachmentsException, isAttachmentsException } from '../attachments.err
 import type { ResolvedAttachmentsOptions } from '../attachments.options.js';
 import { AttachmentsService } from '../attachments.service.js';
 import { RESOLVED_ATTACHMENTS_OPTIONS } from '../attachments.tokens.js';
+import { refusalError, rethrowServiceError, serviceError } from '../service-errors.js';
 import { detectType, isAllowedType, SNIFF_BYTES } from '../content-type.js';
 import { newInlineKey, readPrefix, storedKeys } from '../inline-content.js';
 import { assertBundleId, normalizeFileName } from '../names.js';
@@ -97,7 +98,7 @@ export class ResumableUploads {
     }
     if (refusal) {
       if (storageKey !== null) await this.deleteKeys([storageKey]);
-      throw AttachmentsException.create(refusal, refusalDetail(refusal, this.options));
+      throw refusalError(refusal, this.options.limits);
     }
     if (upload.length === 0) return this.finish(upload, strategy, [], { bytes: 0, part: null }, null);
     return { upload };
@@ -343,21 +344,4 @@ async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
-}
-
-function refusalDetail(refusal: string, options: ResolvedAttachmentsOptions): string {
-  const { limits } = options;
-  if (refusal === 'bundle_full') return `at most ${limits.filesPerBundle} files`;
-  if (refusal === 'too_many_bundles') return `at most ${limits.bundlesPerSession} bundles`;
-  return `at most ${limits.bytesPerSession} bytes per session`;
-}
-
-function serviceError(error: unknown): unknown {
-  return error instanceof DatabaseFailure && error.unavailable
-    ? AttachmentsException.create('database_unavailable', undefined, { cause: error })
-    : error;
-}
-
-function rethrowServiceError(error: unknown): never {
-  throw serviceError(error);
 }
