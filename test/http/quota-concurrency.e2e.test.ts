@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
-import { PUT_FUNCTION_ARGUMENTS } from '../../src/attachments/migrations/1764403200000-inline-content.js';
+import { PUT_FUNCTION_ARGUMENTS } from '../../src/attachments/persistence/put-function.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';

@@ -5,6 +5,9 @@ import { PUT_FUNCTION_ARGUMENTS } from '../migrations/1796240000000-put-function
 import type { BundleQuotas, QuotaRefusal } from './quotas.js';
 import type { NewAttachmentRow, UpsertResult } from './upsert.js';
 
+/** The argument types of the put function this code calls (the latest migration's). */
+export { PUT_FUNCTION_ARGUMENTS };
+
 /** Whether the migration that creates `putFunction` (the dialect's qualified name) has run. */
 export async function isPutFunctionInstalled(dataSource: DataSource, putFunction: string): Promise<boolean> {
   const [row] = await dataSource.query<Array<{ installed: boolean }>>('SELECT to_regprocedure($1) IS NOT NULL AS installed', [
