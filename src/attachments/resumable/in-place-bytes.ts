@@ -16,6 +16,8 @@ import type { UploadPart, UploadRow } from './upload-records.js';
  * removed with the upload (termination, expiry, refusal: `keys`).
  */
 export class InPlaceBytes implements UploadBytes {
+  readonly keepsParts = false;
+
   constructor(private readonly storage: AttachmentStorage & ResumableWrites) {}
 
   async start(): Promise<string> {

@@ -11,6 +11,8 @@ import type { UploadPart, UploadRow } from './upload-records.js';
  * keeps that object as its blob (read once, for the hash).
  */
 export class PartsBytes implements UploadBytes {
+  readonly keepsParts = true;
+
   constructor(private readonly storage: AttachmentStorage) {}
 
   start(): Promise<string | null> {

@@ -139,7 +139,8 @@ export class ResumableUploads {
     // A finished upload has no room left: an empty PATCH at its end is answered as it stands.
     if (upload.finishedAt !== null) return { upload };
     const strategy = this.bytes.of(upload);
-    const parts = await this.records.partsOf(upload.id).catch(rethrowServiceError);
+    // One query fewer per PATCH when the bytes grow in one object.
+    const parts = strategy.keepsParts ? await this.records.partsOf(upload.id).catch(rethrowServiceError) : [];
     // Each PATCH of the parts strategy is one object and one row: a client sending a byte at a
     // time must not make millions of them.
     if (parts.length >= MAX_PARTS && declaredEnd(upload, declaredLength) < upload.length) {

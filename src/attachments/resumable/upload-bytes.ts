@@ -28,6 +28,8 @@ export interface AssembledBlob {
  * after `write`, and `discard`s what did not count.
  */
 export interface UploadBytes {
+  /** Whether the upload's bytes are in part rows (else in its one object: no part to look up). */
+  readonly keepsParts: boolean;
   /** Made at creation: the key of the object the upload grows in, or null (one object per PATCH). */
   start(): Promise<string | null>;
   /**
