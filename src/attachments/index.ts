@@ -35,8 +35,10 @@ export {
   AttachmentStorage,
   InjectAttachmentStorage,
   type ByteRange,
+  supportsBulkDeletes,
   supportsResumableWrites,
   type ByteSource,
+  type BulkDeletes,
   type ResumableWrites,
   type StoredObject,
 } from './storage/attachment-storage.js';

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { AttachmentsSweeper } from '../../src/attachments/index.js';
 import { S3Storage } from '../../src/attachments/s3.js';
+import { ageAttachments } from '../support/cli.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startS3Server, type RunningS3Server } from '../support/s3-server.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
@@ -16,6 +17,7 @@ import { Visitor, type AttachmentBody } from '../support/visitor.js';
 import { waitFor } from '../support/wait-for.js';
 
 const MiB = 1024 * 1024;
+const DAY = 24 * 3600_000;
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 let server: RunningS3Server;
@@ -102,6 +104,23 @@ for (const kind of DATABASE_KINDS) {
       assert.notEqual(referenced, `demo/${orphan.key}`);
       assert.equal(await visitor.text('/attachments/kept/kept.txt'), 'kept');
       await visitor.delete('/attachments/kept');
+    });
+
+    test('the expiry sweep deletes a batch of objects with one DeleteObjects request, not one request each', async () => {
+      const visitor = new Visitor(running.baseUrl);
+      const names = ['a.txt', 'b.txt', 'c.txt'];
+      const upload = await visitor.upload('/attachments/stale', names.map((name): [string, string, string] => ['f', name, name]));
+      assert.equal(upload.status, 201);
+      await ageAttachments(running, 2 * DAY, names);
+      const sentBefore = commands.length;
+      const report = await running.app.get(AttachmentsSweeper).removeOutdated({ olderThan: DAY });
+      assert.equal(report.count, 3);
+      const sent = commands.slice(sentBefore);
+      assert.deepEqual(
+        sent.filter((command) => command.startsWith('Delete')),
+        ['DeleteObjectsCommand'],
+      );
+      assert.deepEqual(await bucketKeys(bucket), []);
     });
 
     test('an upload cut off mid-multipart leaves no object and no row', async (t) => {

@@ -132,17 +132,18 @@ describe('S3Storage on a real S3 server', () => {
     assert.equal(listed.length, 1001);
     assert.deepEqual(listed.map((object) => object.key).sort(), [...ours].sort());
     assert.ok(listed.every((object) => object.modifiedAt instanceof Date && !Number.isNaN(object.modifiedAt.getTime())));
-    await storage.deleteMany([...ours, randomBytes(16).toString('hex')]);
+    assert.deepEqual(await storage.deleteMany([...ours, randomBytes(16).toString('hex')]), []);
     assert.deepEqual(await collect(storage.list()), []);
     assert.deepEqual(await objectKeys(bucket), [...foreign].sort());
   });
 
-  test('deleteMany refuses a key that is not ours before deleting anything', async () => {
+  test('deleteMany answers a key that is not ours as not deleted, never sends it, and deletes the rest', async () => {
     const bucket = await server.createBucket();
     const storage = new S3Storage({ bucket, client: server.client });
-    const { key } = await storage.write(Readable.from([Buffer.from('keep')]));
-    await assert.rejects(storage.deleteMany([key, '../other']), /not a storage key/);
-    assert.deepEqual(await objectKeys(bucket), [key]);
+    const { key } = await storage.write(Readable.from([Buffer.from('gone')]));
+    await putAll(bucket, ['readme.txt']);
+    assert.deepEqual(await storage.deleteMany([key, 'readme.txt', '../other']), ['readme.txt', '../other']);
+    assert.deepEqual(await objectKeys(bucket), ['readme.txt']);
   });
 
   test('assertBucketExists passes for an existing bucket and names a missing one', async () => {

@@ -63,3 +63,18 @@ export function supportsResumableWrites(s: AttachmentStorage): s is AttachmentSt
   const candidate = s as Partial<ResumableWrites>;
   return typeof candidate.createEmpty === 'function' && typeof candidate.writeAt === 'function';
 }
+
+/**
+ * Optional capability: deleting many keys in one call, for a storage that can do a batch
+ * cheaper than one `delete` per key (the sweep removes thousands at a time). For each key the
+ * contract is `delete`'s (an unknown key is deleted already); it resolves the keys that could
+ * not be deleted instead of rejecting for one of them, and the orphan sweep retries those.
+ */
+export interface BulkDeletes {
+  deleteMany(keys: readonly string[]): Promise<string[]>;
+}
+
+/** Whether a storage deletes batches itself. */
+export function supportsBulkDeletes(s: AttachmentStorage): s is AttachmentStorage & BulkDeletes {
+  return typeof (s as Partial<BulkDeletes>).deleteMany === 'function';
+}

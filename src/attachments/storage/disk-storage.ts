@@ -173,6 +173,10 @@ export class DiskStorage implements AttachmentStorage, ResumableWrites {
 
   async delete(key: string): Promise<void> {
     // unlink, not rm: one system call per blob, which is what a sweep of many spends its time on.
+    // The sweep calls this for a whole batch at once, so the unlinks run side by side on the
+    // thread pool: an unlink of a flushed file waits on the device, and a thread unlinking a
+    // batch in a loop measured 1,000-9,000 files/s where the pool did 18,000-19,000 (no
+    // `deleteMany` here for that reason).
     await unlink(this.pathOf(key)).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error;
     });

@@ -12,7 +12,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { AttachmentStorage, ByteRange, ByteSource, StoredObject } from './attachment-storage.js';
+import type { AttachmentStorage, BulkDeletes, ByteRange, ByteSource, StoredObject } from './attachment-storage.js';
 import { describeS3Failure, isMissingBucket, isMissingObject } from './s3-errors.js';
 
 const KEY = /^[0-9a-f]{32}$/;
@@ -63,7 +63,7 @@ export interface S3StorageOptions {
  * the server refuses the abort (or the process dies), the parts stay stored but invisible until
  * a bucket lifecycle rule `AbortIncompleteMultipartUpload` removes them.
  */
-export class S3Storage implements AttachmentStorage {
+export class S3Storage implements AttachmentStorage, BulkDeletes {
   readonly bucket: string;
   private readonly client: S3Client;
   private readonly prefix: string;
@@ -153,25 +153,34 @@ export class S3Storage implements AttachmentStorage {
   }
 
   /**
-   * Deletes many keys with one DeleteObjects request per 1000. Unknown keys count as deleted;
-   * rejects, after every batch was tried, when S3 could not delete some of them.
+   * Deletes many keys with one DeleteObjects request per 1000 (the sweep's batches). Unknown
+   * keys count as deleted; resolves the keys that could not be deleted: those S3 answered with
+   * an error, those of a request that failed, and keys that are not storage keys (never sent).
    */
-  async deleteMany(keys: readonly string[]): Promise<void> {
-    const objectKeys = keys.map((key) => this.objectKey(key));
-    const failures: string[] = [];
+  async deleteMany(keys: readonly string[]): Promise<string[]> {
+    const failed: string[] = [];
+    const byObjectKey = new Map<string, string>();
+    for (const key of keys) {
+      if (KEY.test(key)) byObjectKey.set(this.objectKey(key), key);
+      else failed.push(key);
+    }
+    const objectKeys = [...byObjectKey.keys()];
     for (let start = 0; start < objectKeys.length; start += DELETE_BATCH) {
       const batch = objectKeys.slice(start, start + DELETE_BATCH);
-      const response = await this.client.send(
-        new DeleteObjectsCommand({
-          Bucket: this.bucket,
-          Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-        }),
-      );
-      for (const failure of response.Errors ?? []) failures.push(`${failure.Key}: ${failure.Code ?? 'error'}`);
+      try {
+        const response = await this.client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+        );
+        for (const failure of response.Errors ?? []) failed.push(byObjectKey.get(failure.Key ?? '') ?? failure.Key ?? '');
+      } catch (error) {
+        this.logger.warn(`DeleteObjects failed for ${batch.length} object(s): ${String(error)}`);
+        failed.push(...batch.map((objectKey) => byObjectKey.get(objectKey)!));
+      }
     }
-    if (failures.length > 0) {
-      throw new Error(`S3Storage: ${failures.length} object(s) could not be deleted (${failures.slice(0, 3).join(', ')})`);
-    }
+    return failed;
   }
 
   /** Every object of our key shape under the prefix. Incomplete multipart uploads are not objects. */
