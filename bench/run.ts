@@ -6,7 +6,7 @@
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, withClient } from '../test/support/databases.js';
@@ -133,16 +133,6 @@ const sql = <T>(db: typeof moduleDb, text: string, values: unknown[] = []) =>
 
 async function emptyFolder(folder: string): Promise<void> {
   for (const entry of await readdir(folder)) await rm(join(folder, entry), { recursive: true, force: true });
-}
-
-async function largestFile(folder: string): Promise<string> {
-  let best = { path: '', size: -1 };
-  for (const entry of await readdir(folder, { recursive: true })) {
-    const path = join(folder, entry);
-    const info = await stat(path);
-    if (info.isFile() && info.size > best.size) best = { path: entry, size: info.size };
-  }
-  return best.path;
 }
 
 function cannon(options: autocannon.Options): Promise<autocannon.Result> {
@@ -338,8 +328,14 @@ async function bigFiles(): Promise<void> {
       record('tus-upload-rss', `  peak RSS growth, tus ${plan.big / MiB} MiB`, 'MiB', 'lower', server, peakGrowth / MiB);
     }
 
-    // Downloads of the same big file: the module, the stock code's sendFile, express.static on the module's blob.
-    const blob = await largestFile(dirs.module);
+    // Downloads of the same big file: the module, the stock code's sendFile, express.static on
+    // the module's blob of that very file (the tus upload left another of the same size).
+    const [stored] = await sql<{ storage_key: string }>(
+      moduleDb,
+      `SELECT storage_key FROM session_attachments WHERE bundle = 'bench-big' AND name = 'big.bin' ORDER BY updated_at DESC LIMIT 1`,
+    );
+    if (!stored) throw new Error('module: the big upload has no row');
+    const blob = join('blobs', stored.storage_key.slice(0, 2), stored.storage_key);
     const downloads: Partial<Record<Server, () => ReturnType<typeof download>>> = {
       module: () => download(`${servers.module.baseUrl}/attachments/bench-big/big.bin`, cookies.module),
       stock: () => download(`${servers.stock.baseUrl}/baseline/bench-big/big.bin`),
