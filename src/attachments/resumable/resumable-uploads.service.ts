@@ -15,6 +15,7 @@ import { DatabaseFailure } from '../persistence/database-failure.js';
 import type { NewAttachmentRow } from '../persistence/upsert.js';
 import { AttachmentStorage, InjectAttachmentStorage } from '../storage/attachment-storage.js';
 import { ResumableBytes } from './resumable-bytes.js';
+import { RunningHashes, type FollowedPatch } from './running-hashes.js';
 import type { UploadBytes, WrittenBytes } from './upload-bytes.js';
 import { OffsetMoved, UploadRecords, type UploadPart, type UploadRow } from './upload-records.js';
 
@@ -46,6 +47,8 @@ export interface UploadState {
 @Injectable()
 export class ResumableUploads {
   private readonly logger = new Logger('ResumableUploads');
+  /** Each upload's hash as far as this process served it, so that most finishes read nothing back. */
+  private readonly hashes: RunningHashes;
 
   constructor(
     private readonly records: UploadRecords,
@@ -53,7 +56,9 @@ export class ResumableUploads {
     private readonly attachments: AttachmentsService,
     @InjectAttachmentStorage() private readonly storage: AttachmentStorage,
     @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
-  ) {}
+  ) {
+    this.hashes = new RunningHashes(MAX_RUNNING_HASHES, options.resumableExpireAfter);
+  }
 
   /** When an unfinished upload expires, if nothing more arrives. */
   expiresAt(upload: UploadRow): Date {
@@ -100,7 +105,7 @@ export class ResumableUploads {
       if (storageKey !== null) await this.deleteKeys([storageKey]);
       throw refusalError(refusal, this.options.limits);
     }
-    if (upload.length === 0) return this.finish(upload, strategy, [], { bytes: 0, part: null }, null);
+    if (upload.length === 0) return this.finish(upload, strategy, [], { bytes: 0, part: null }, null, undefined);
     return { upload };
   }
 
@@ -150,6 +155,8 @@ export class ResumableUploads {
     const source = sniffed.source;
     const limit = await this.limitFor(upload, room);
     watchLimit(source, limit.maxBytes, limit.tooLarge);
+    // Hashed as the storage cuts it (at the upload's room); a refused body never counts anyway.
+    const followed = this.hashes.follow(upload.id, upload.offset, source, room);
     let written: WrittenBytes;
     try {
       written = await strategy.write(upload, source);
@@ -157,7 +164,7 @@ export class ResumableUploads {
       throw serviceError(error);
     }
     const end = upload.offset + written.bytes;
-    if (end === upload.length) return this.finish(upload, strategy, parts, written, sniffed.mimetype);
+    if (end === upload.length) return this.finish(upload, strategy, parts, written, sniffed.mimetype, followed);
     const now = Date.now();
     let moved: boolean;
     try {
@@ -171,12 +178,14 @@ export class ResumableUploads {
       await this.discard(strategy, upload, written);
       throw AttachmentsException.create('offset_mismatch', 'another request moved the upload on meanwhile');
     }
+    this.hashes.keep(followed, upload.id, written.bytes);
     return { upload: { ...upload, offset: end, mimetype: sniffed.mimetype, updatedAt: now } };
   }
 
   /** Removes the owner's upload and its bytes (tus termination). */
   async terminate(owner: OwnerKey, bundle: string, id: string): Promise<void> {
     const upload = await this.find(owner, bundle, id);
+    this.hashes.forget(upload.id);
     const keys = await this.records.remove(upload.id).catch(rethrowServiceError);
     await this.deleteKeys(keys ?? []);
   }
@@ -241,6 +250,7 @@ export class ResumableUploads {
     before: UploadPart[],
     written: WrittenBytes,
     sniffedType: string | null,
+    followed: FollowedPatch | undefined,
   ): Promise<UploadState> {
     const parts = written.part ? [...before, written.part] : before;
     const complete: UploadRow = { ...upload, offset: upload.length };
@@ -262,7 +272,8 @@ export class ResumableUploads {
         row = { name: upload.name, mimetype, size: upload.length, sha256, storageKey: newInlineKey(), content };
         leftovers = strategy.keys(complete, parts);
       } else {
-        const blob = await strategy.assemble(complete, parts);
+        // Known when this process hashed every byte on its way in; else the blob is read for it.
+        const blob = await strategy.assemble(complete, parts, this.hashes.digest(followed, written.bytes, upload.length));
         made = blob.made;
         leftovers = blob.leftovers;
         row = { name: upload.name, mimetype, size: upload.length, sha256: blob.sha256, storageKey: blob.key, content: null };
@@ -272,6 +283,7 @@ export class ResumableUploads {
       const attachment = await this.attachments.commitUpload(upload.owner as OwnerKey, upload.bundle, row, (manager) =>
         this.records.finishIn(manager, upload.id, upload.offset, upload.length, mimetype, now),
       );
+      this.hashes.forget(upload.id);
       await this.deleteKeys(leftovers);
       return { upload: { ...complete, mimetype, storageKey: null, finishedAt: now, updatedAt: now }, attachment };
     } catch (error) {
@@ -293,6 +305,7 @@ export class ResumableUploads {
 
   /** Deletes an upload's row and then its bytes (best effort: the orphan sweep takes the rest). */
   private async removeUpload(id: string): Promise<void> {
+    this.hashes.forget(id);
     const keys = await this.records.remove(id).catch(rethrowServiceError);
     await this.deleteKeys(keys ?? []);
   }
@@ -316,6 +329,9 @@ export class ResumableUploads {
     return Date.now() - this.options.resumableExpireAfter;
   }
 }
+
+/** Most uploads whose running hash this process keeps (a few hundred bytes each). */
+const MAX_RUNNING_HASHES = 10_000;
 
 /** Most parts one upload may have (tus clients send a few, of megabytes each). */
 const MAX_PARTS = 10_000;
