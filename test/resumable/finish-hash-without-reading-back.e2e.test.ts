@@ -140,7 +140,11 @@ for (const kind of DATABASE_KINDS) {
       const done = await sendFrom((i) => (i % 2 === 0 ? one : two), visitor, path, file, 0, MiB);
       assert.equal(done.attachment?.sha256, sha256(file));
       const blob = await blobOf(one, 'alternate.bin');
-      assert.equal(one.storage.readsOf(blob), 1, 'the instance that served the last PATCH (the fifth) read the blob for its hash');
+      assert.equal(
+        one.storage.readsOf(blob),
+        1,
+        'the instance that served the last PATCH (the fifth) read the blob for its hash',
+      );
       assert.equal(two.storage.readsOf(blob), 0);
       assert.equal(await downloaded(visitor, 'alternate', 'alternate.bin'), sha256(file));
 
