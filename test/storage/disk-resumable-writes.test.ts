@@ -3,6 +3,7 @@
 // offset is based on, so it must be exact however the source stops.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { fstat as fstatCallback } from 'node:fs';
 import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { DiskStorage } from '../../src/attachments/index.js';
 import { supportsResumableWrites } from '../../src/attachments/storage/attachment-storage.js';
 import { waitFor } from '../support/wait-for.js';
@@ -17,6 +19,7 @@ import { waitFor } from '../support/wait-for.js';
 const MiB = 1024 * 1024;
 const folder = () => mkdtemp(join(tmpdir(), 'attachments-resumable-'));
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+const fstat = promisify(fstatCallback);
 
 async function bytesOf(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -211,13 +214,57 @@ describe('DiskStorage resumable writes (createEmpty, writeAt)', () => {
     assert.equal(flushed.length, count, 'a write into an existing entry needs no folder flush (the file itself is flushed)');
   });
 
+  test('durable: writeAt flushes the file every few MiB while the source still gives bytes, so little is left for the flush at its end', async () => {
+    const flushes: Array<{ given: number; inode: number }> = [];
+    let given = 0;
+    const directory = await folder();
+    const storage = new DiskStorage({ directory }, undefined, async (fd) => {
+      flushes.push({ given, inode: (await fstat(fd)).ino });
+    });
+    const { key } = await storage.createEmpty();
+    const bytes = randomBytes(8 * MiB);
+    const queue = pieces(bytes);
+    const source = new Readable({
+      read() {
+        const next = queue.shift();
+        given += next?.byteLength ?? 0;
+        this.push(next ?? null);
+      },
+    });
+    assert.equal(await storage.writeAt(key, 0, source), bytes.length);
+    const ahead = flushes.filter((flush) => flush.given < bytes.length);
+    assert.ok(ahead.length >= 2, `flushed while bytes still came: ${JSON.stringify(flushes)}`);
+    const inode = (await stat(join(directory, 'blobs', key.slice(0, 2), key))).ino;
+    assert.ok(
+      flushes.every((flush) => flush.inode === inode),
+      'each flush is of the blob being written',
+    );
+    assert.equal(sha256(await bytesOf(await storage.read(key))), sha256(bytes));
+  });
+
+  test('durable: a flush ahead that fails fails writeAt (the bytes may not be on the device), and a small write needs none', async () => {
+    const storage = new DiskStorage({ directory: await folder() }, undefined, () =>
+      Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })),
+    );
+    const { key } = await storage.createEmpty();
+    await assert.rejects(storage.writeAt(key, 0, Readable.from(pieces(randomBytes(8 * MiB)))), { code: 'EIO' });
+    assert.equal(
+      await storage.writeAt(key, 0, Readable.from([Buffer.from('small')])),
+      5,
+      'under a few MiB: only the flush at the end',
+    );
+  });
+
   test('not durable: no folder flush, and the bytes are there all the same', async () => {
     const directory = join(await folder(), 'store');
     const { flushed, flushOne } = recordedFlushes();
-    const storage = new DiskStorage({ directory, durable: false }, flushOne);
+    const ahead: number[] = [];
+    const storage = new DiskStorage({ directory, durable: false }, flushOne, async (fd) => void ahead.push(fd));
     const { key } = await storage.createEmpty();
     assert.equal(await storage.writeAt(key, 0, Readable.from([Buffer.from('bytes')])), 5);
     assert.equal((await stat(join(directory, 'blobs', key.slice(0, 2), key))).size, 5);
     assert.deepEqual(flushed, []);
+    assert.equal(await storage.writeAt(key, 0, Readable.from(pieces(randomBytes(8 * MiB)))), 8 * MiB);
+    assert.deepEqual(ahead, [], 'no flush ahead either');
   });
 });

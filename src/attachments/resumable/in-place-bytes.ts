@@ -7,7 +7,8 @@ import type { UploadPart, UploadRow } from './upload-records.js';
 /**
  * The in-place strategy, for storages with `ResumableWrites` (DiskStorage): an upload is one
  * object from its creation, every PATCH writes at its offset into it, and at the finish that
- * object becomes the attachment's blob without a copy (read once, for the hash).
+ * object becomes the attachment's blob without a copy (read once for the hash, unless the
+ * caller hashed the bytes on their way in).
  *
  * Nothing is ever discarded: bytes past the committed offset are overwritten by the PATCH that
  * resumes there, and the loser of a race at one offset wrote the same file's bytes at the same
@@ -50,7 +51,8 @@ export class InPlaceBytes implements UploadBytes {
     return this.storage.read(keyOf(upload), upload.length > 0 ? { start: 0, end: upload.length - 1 } : undefined);
   }
 
-  async assemble(upload: UploadRow): Promise<AssembledBlob> {
+  async assemble(upload: UploadRow, _parts: UploadPart[], sha256?: string): Promise<AssembledBlob> {
+    if (sha256 !== undefined) return { key: keyOf(upload), sha256, leftovers: [], made: [] };
     const hash = createHash('sha256');
     for await (const chunk of await this.read(upload)) hash.update(chunk as Buffer);
     return { key: keyOf(upload), sha256: hash.digest('hex'), leftovers: [], made: [] };

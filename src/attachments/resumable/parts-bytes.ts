@@ -8,7 +8,7 @@ import type { UploadPart, UploadRow } from './upload-records.js';
  * The parts strategy, for any AttachmentStorage (S3 included): each PATCH's bytes become one
  * object of their own, recorded as a part by the PATCH's compare-and-set commit. At the finish
  * the parts are streamed in order into one new object, hashed on the way; an upload of one part
- * keeps that object as its blob (read once, for the hash).
+ * keeps that object as its blob (read once for the hash, unless the caller hashed it on its way in).
  */
 export class PartsBytes implements UploadBytes {
   readonly keepsParts = true;
@@ -60,18 +60,22 @@ export class PartsBytes implements UploadBytes {
     return Promise.resolve(Readable.from(joined(), { objectMode: false }));
   }
 
-  async assemble(upload: UploadRow, parts: UploadPart[]): Promise<AssembledBlob> {
+  async assemble(upload: UploadRow, parts: UploadPart[], sha256?: string): Promise<AssembledBlob> {
     const hash = createHash('sha256');
     if (parts.length === 1) {
       const [only] = parts as [UploadPart];
+      if (sha256 !== undefined) return { key: only.storageKey, sha256, leftovers: [], made: [] };
       for await (const chunk of await this.storage.read(only.storageKey)) hash.update(chunk as Buffer);
       return { key: only.storageKey, sha256: hash.digest('hex'), leftovers: [], made: [] };
     }
     const joined = await this.read(upload, parts);
-    joined.on('data', (chunk: Buffer) => hash.update(chunk));
-    joined.pause();
+    // The copy reads every part anyway; a known hash only spares hashing them again.
+    if (sha256 === undefined) {
+      joined.on('data', (chunk: Buffer) => hash.update(chunk));
+      joined.pause();
+    }
     const { key } = await this.storage.write(joined);
-    return { key, sha256: hash.digest('hex'), leftovers: parts.map((part) => part.storageKey), made: [key] };
+    return { key, sha256: sha256 ?? hash.digest('hex'), leftovers: parts.map((part) => part.storageKey), made: [key] };
   }
 
   keys(_upload: UploadRow, parts: UploadPart[]): string[] {

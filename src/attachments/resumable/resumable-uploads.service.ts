@@ -15,8 +15,9 @@ import { DatabaseFailure } from '../persistence/database-failure.js';
 import type { NewAttachmentRow } from '../persistence/upsert.js';
 import { AttachmentStorage, InjectAttachmentStorage } from '../storage/attachment-storage.js';
 import { ResumableBytes } from './resumable-bytes.js';
+import { RunningHashes, type FollowedPatch } from './running-hashes.js';
 import type { UploadBytes, WrittenBytes } from './upload-bytes.js';
-import { OffsetMoved, UploadRecords, type UploadPart, type UploadRow } from './upload-records.js';
+import { OffsetMoved, UploadRecords, type QuotaUsage, type UploadPart, type UploadRow } from './upload-records.js';
 
 /** A new upload, as the client declared it. */
 export interface NewUpload {
@@ -46,6 +47,8 @@ export interface UploadState {
 @Injectable()
 export class ResumableUploads {
   private readonly logger = new Logger('ResumableUploads');
+  /** Each upload's hash as far as this process served it, so that most finishes read nothing back. */
+  private readonly hashes: RunningHashes;
 
   constructor(
     private readonly records: UploadRecords,
@@ -53,7 +56,9 @@ export class ResumableUploads {
     private readonly attachments: AttachmentsService,
     @InjectAttachmentStorage() private readonly storage: AttachmentStorage,
     @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
-  ) {}
+  ) {
+    this.hashes = new RunningHashes(MAX_RUNNING_HASHES, options.resumableExpireAfter);
+  }
 
   /** When an unfinished upload expires, if nothing more arrives. */
   expiresAt(upload: UploadRow): Date {
@@ -100,18 +105,21 @@ export class ResumableUploads {
       if (storageKey !== null) await this.deleteKeys([storageKey]);
       throw refusalError(refusal, this.options.limits);
     }
-    if (upload.length === 0) return this.finish(upload, strategy, [], { bytes: 0, part: null }, null);
+    if (upload.length === 0) return this.finish(upload, strategy, [], { bytes: 0, part: null }, null, undefined);
     return { upload };
   }
 
   /** The owner's upload; `upload_not_found` when it is someone else's, elsewhere, or stale. */
-  async find(owner: OwnerKey, bundle: string, id: string): Promise<UploadRow> {
+  find(owner: OwnerKey, bundle: string, id: string): Promise<UploadRow> {
+    return this.lookUp(bundle, id, () => this.records.find(owner, bundle, id, this.liveSince()));
+  }
+
+  /** What `look` finds of the upload `id` in `bundle`, or `upload_not_found` (no query for a non-id). */
+  private async lookUp<T>(bundle: string, id: string, look: () => Promise<T | undefined>): Promise<T> {
     assertBundleId(bundle);
-    const upload = UPLOAD_ID.test(id)
-      ? await this.records.find(owner, bundle, id, this.liveSince()).catch(rethrowServiceError)
-      : undefined;
-    if (!upload) throw AttachmentsException.create('upload_not_found');
-    return upload;
+    const found = UPLOAD_ID.test(id) ? await look().catch(rethrowServiceError) : undefined;
+    if (found === undefined) throw AttachmentsException.create('upload_not_found');
+    return found;
   }
 
   /**
@@ -128,7 +136,10 @@ export class ResumableUploads {
     body: Readable,
     declaredLength?: number,
   ): Promise<UploadState> {
-    const upload = await this.find(owner, bundle, id);
+    // The upload and its owner's quota usage in one query: a PATCH's round trips are time nobody sends in.
+    const { upload, usage } = await this.lookUp(bundle, id, () =>
+      this.records.findWithUsage(owner, bundle, id, this.liveSince()),
+    );
     if (offset !== upload.offset) {
       throw AttachmentsException.create('offset_mismatch', `the upload is at ${upload.offset}`);
     }
@@ -148,8 +159,10 @@ export class ResumableUploads {
     }
     const sniffed = await this.sniff(upload, strategy, parts, body);
     const source = sniffed.source;
-    const limit = await this.limitFor(upload, room);
+    const limit = this.limitFor(upload, usage, room);
     watchLimit(source, limit.maxBytes, limit.tooLarge);
+    // Hashed as the storage cuts it (at the upload's room); a refused body never counts anyway.
+    const followed = this.hashes.follow(upload.id, upload.offset, source, room);
     let written: WrittenBytes;
     try {
       written = await strategy.write(upload, source);
@@ -157,7 +170,7 @@ export class ResumableUploads {
       throw serviceError(error);
     }
     const end = upload.offset + written.bytes;
-    if (end === upload.length) return this.finish(upload, strategy, parts, written, sniffed.mimetype);
+    if (end === upload.length) return this.finish(upload, strategy, parts, written, sniffed.mimetype, followed);
     const now = Date.now();
     let moved: boolean;
     try {
@@ -171,12 +184,14 @@ export class ResumableUploads {
       await this.discard(strategy, upload, written);
       throw AttachmentsException.create('offset_mismatch', 'another request moved the upload on meanwhile');
     }
+    this.hashes.keep(followed, upload.id, written.bytes);
     return { upload: { ...upload, offset: end, mimetype: sniffed.mimetype, updatedAt: now } };
   }
 
   /** Removes the owner's upload and its bytes (tus termination). */
   async terminate(owner: OwnerKey, bundle: string, id: string): Promise<void> {
     const upload = await this.find(owner, bundle, id);
+    this.hashes.forget(upload.id);
     const keys = await this.records.remove(upload.id).catch(rethrowServiceError);
     await this.deleteKeys(keys ?? []);
   }
@@ -213,8 +228,7 @@ export class ResumableUploads {
   }
 
   /** The bytes this PATCH may bring: the upload's room, or less when the session's quota says so. */
-  private async limitFor(upload: UploadRow, room: number): Promise<{ maxBytes: number; tooLarge: () => Error }> {
-    const usage = await this.records.quotaUsage(upload, this.liveSince()).catch(rethrowServiceError);
+  private limitFor(upload: UploadRow, usage: QuotaUsage, room: number): { maxBytes: number; tooLarge: () => Error } {
     const { bytesPerSession } = this.options.limits;
     const quotaRoom = bytesPerSession - usage.attachmentBytes - usage.reservedBytes - upload.offset;
     return quotaRoom < room
@@ -241,6 +255,7 @@ export class ResumableUploads {
     before: UploadPart[],
     written: WrittenBytes,
     sniffedType: string | null,
+    followed: FollowedPatch | undefined,
   ): Promise<UploadState> {
     const parts = written.part ? [...before, written.part] : before;
     const complete: UploadRow = { ...upload, offset: upload.length };
@@ -262,7 +277,8 @@ export class ResumableUploads {
         row = { name: upload.name, mimetype, size: upload.length, sha256, storageKey: newInlineKey(), content };
         leftovers = strategy.keys(complete, parts);
       } else {
-        const blob = await strategy.assemble(complete, parts);
+        // Known when this process hashed every byte on its way in; else the blob is read for it.
+        const blob = await strategy.assemble(complete, parts, this.hashes.digest(followed, written.bytes, upload.length));
         made = blob.made;
         leftovers = blob.leftovers;
         row = { name: upload.name, mimetype, size: upload.length, sha256: blob.sha256, storageKey: blob.key, content: null };
@@ -272,6 +288,7 @@ export class ResumableUploads {
       const attachment = await this.attachments.commitUpload(upload.owner as OwnerKey, upload.bundle, row, (manager) =>
         this.records.finishIn(manager, upload.id, upload.offset, upload.length, mimetype, now),
       );
+      this.hashes.forget(upload.id);
       await this.deleteKeys(leftovers);
       return { upload: { ...complete, mimetype, storageKey: null, finishedAt: now, updatedAt: now }, attachment };
     } catch (error) {
@@ -293,6 +310,7 @@ export class ResumableUploads {
 
   /** Deletes an upload's row and then its bytes (best effort: the orphan sweep takes the rest). */
   private async removeUpload(id: string): Promise<void> {
+    this.hashes.forget(id);
     const keys = await this.records.remove(id).catch(rethrowServiceError);
     await this.deleteKeys(keys ?? []);
   }
@@ -316,6 +334,9 @@ export class ResumableUploads {
     return Date.now() - this.options.resumableExpireAfter;
   }
 }
+
+/** Most uploads whose running hash this process keeps (a few hundred bytes each). */
+const MAX_RUNNING_HASHES = 10_000;
 
 /** Most parts one upload may have (tus clients send a few, of megabytes each). */
 const MAX_PARTS = 10_000;

@@ -44,8 +44,8 @@ export interface UploadBytes {
   head(upload: UploadRow, parts: UploadPart[], bytes: number): Promise<Buffer>;
   /** Every byte of a complete upload, in order. */
   read(upload: UploadRow, parts: UploadPart[]): Promise<Readable>;
-  /** A complete upload as one blob, hashed. */
-  assemble(upload: UploadRow, parts: UploadPart[]): Promise<AssembledBlob>;
+  /** A complete upload as one blob, hashed (its `sha256` when the caller knows it: not read again for it). */
+  assemble(upload: UploadRow, parts: UploadPart[], sha256?: string): Promise<AssembledBlob>;
   /** Every key that holds the upload's bytes (for termination, expiry, refusal). */
   keys(upload: UploadRow, parts: UploadPart[]): string[];
 }

@@ -171,6 +171,41 @@ export class UploadRecords {
     });
   }
 
+  /**
+   * `find` and `quotaUsage` in one statement, for a PATCH: the upload, and what else counts
+   * against its owner's quota (a PATCH runs it before every byte it stores).
+   */
+  findWithUsage(
+    owner: string,
+    bundle: string,
+    id: string,
+    liveSince: number,
+  ): Promise<{ upload: UploadRow; usage: QuotaUsage } | undefined> {
+    return this.call(async () => {
+      // Placeholders in the order they appear (SQLite's are positional).
+      const [r, a, b, c, d] = this.dialect.placeholders(5);
+      const columns = UPLOAD_COLUMNS.split(', ')
+        .map((column) => `u.${column}`)
+        .join(', ');
+      const [row] = await this.dataSource.query<
+        Array<RawUpload & { attachment_bytes: string | number; reserved: string | number }>
+      >(
+        `SELECT ${columns}, ` +
+          `(SELECT COALESCE(SUM(a.size), 0) FROM ${this.dialect.table} a WHERE a.session_key = u.session_key ` +
+          `AND NOT (a.bundle = u.bundle AND a.name = u.name)) AS attachment_bytes, ` +
+          `(SELECT COALESCE(SUM(o."length"), 0) FROM ${this.uploads} o WHERE o.session_key = u.session_key AND o.id <> u.id ` +
+          `AND o.finished_at IS NULL AND o.updated_at >= ${r}) AS reserved ` +
+          `FROM ${this.uploads} u WHERE u.id = ${a} AND u.session_key = ${b} AND u.bundle = ${c} AND u.updated_at >= ${d}`,
+        [liveSince, id, owner, bundle, liveSince],
+      );
+      if (!row) return undefined;
+      return {
+        upload: toUpload(row),
+        usage: { attachmentBytes: Number(row.attachment_bytes), reservedBytes: Number(row.reserved) },
+      };
+    });
+  }
+
   /** The parts of an upload, in offset order. */
   partsOf(id: string): Promise<UploadPart[]> {
     return this.call(async () => {
@@ -180,21 +215,6 @@ export class UploadRecords {
         [id],
       );
       return rows.map((row) => ({ offset: Number(row.offset), length: Number(row.length), storageKey: row.storage_key }));
-    });
-  }
-
-  /** What counts against the owner's quota besides `upload`'s own bytes. */
-  quotaUsage(upload: UploadRow, liveSince: number): Promise<QuotaUsage> {
-    return this.call(async () => {
-      const p = this.dialect.placeholders(6);
-      const [row] = await this.dataSource.query<Array<Record<string, string | number | null>>>(
-        `SELECT (SELECT COALESCE(SUM(size), 0) FROM ${this.dialect.table} WHERE session_key = ${p[0]} ` +
-          `AND NOT (bundle = ${p[1]} AND name = ${p[2]})) AS attachment_bytes, ` +
-          `(SELECT COALESCE(SUM("length"), 0) FROM ${this.uploads} WHERE session_key = ${p[3]} AND id <> ${p[4]} ` +
-          `AND finished_at IS NULL AND updated_at >= ${p[5]}) AS reserved`,
-        [upload.owner, upload.bundle, upload.name, upload.owner, upload.id, liveSince],
-      );
-      return { attachmentBytes: Number(row?.attachment_bytes ?? 0), reservedBytes: Number(row?.reserved ?? 0) };
     });
   }
 
@@ -210,10 +230,13 @@ export class UploadRecords {
     part: UploadPart | null,
     now: number,
   ): Promise<boolean> {
+    // Without a part it is one statement: no transaction around it (two round trips fewer).
+    if (!part)
+      return this.call(() => this.turns.statement((manager) => this.moveOffset(manager, id, start, end, mimetype, now, false)));
     return this.call(() =>
       this.turns.transaction(async (manager) => {
         if (!(await this.moveOffset(manager, id, start, end, mimetype, now, false))) return false;
-        if (part) await this.insertPart(manager, id, part);
+        await this.insertPart(manager, id, part);
         return true;
       }),
     );

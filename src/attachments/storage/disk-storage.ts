@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { close as closeFile, createReadStream, createWriteStream, fsync, open as openFile } from 'node:fs';
+import { close as closeFile, createReadStream, createWriteStream, fdatasync, fsync, open as openFile } from 'node:fs';
 import { mkdir, opendir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { finished, Readable } from 'node:stream';
@@ -11,6 +11,8 @@ const BLOB_KEY = /^[0-9a-f]{32}$/;
 const TEMPORARY_KEY = /^[0-9a-f]{32}\.part$/;
 /** Most bytes the file's stream holds before it asks the source to wait; they go out in one writev. */
 const WRITE_BATCH_BYTES = 1024 * 1024;
+/** How many bytes writeAt lets reach the file before it flushes them while the rest still arrives. */
+const FLUSH_AHEAD_BYTES = 2 * 1024 * 1024;
 
 export interface DiskStorageOptions {
   /** Folder that holds everything; created on first write. */
@@ -39,10 +41,15 @@ export class DiskStorage implements AttachmentStorage, ResumableWrites {
   private readonly flusher: FolderFlusher;
 
   /**
-   * `flushOne` (how one folder is flushed, an fsync by default) is for tests that prove which
-   * folders are flushed; it is not part of the public API.
+   * `flushOne` (how one folder is flushed, an fsync by default) and `flushAhead` (how writeAt
+   * flushes a file's data while the rest arrives, an fdatasync by default) are for tests that
+   * prove what is flushed when; they are not part of the public API.
    */
-  constructor(options: DiskStorageOptions, flushOne: (folder: string) => Promise<void> = flushFolder) {
+  constructor(
+    options: DiskStorageOptions,
+    flushOne: (folder: string) => Promise<void> = flushFolder,
+    private readonly flushAhead: (fd: number) => Promise<void> = flushFileData,
+  ) {
     this.root = resolve(options.directory);
     this.durable = options.durable ?? true;
     this.flusher = new FolderFlusher(flushOne);
@@ -127,6 +134,12 @@ export class DiskStorage implements AttachmentStorage, ResumableWrites {
       flush: this.durable,
       highWaterMark: WRITE_BATCH_BYTES,
     });
+    // A PATCH's client waits for its answer before it sends the next one, so the flush at the
+    // end is time nobody sends in. Flushing what has reached the file every few MiB while the
+    // rest arrives leaves that last flush only the last few MiB. One flush at a time, and
+    // the file is ended (closed) only once none runs.
+    const ahead = new FlushAhead(this.flushAhead);
+    target.once('open', (fd: number) => (ahead.fd = fd));
     let room = maxBytes;
     // pipe(), but cutting at `room`: the chunk that crosses it is written up to it.
     const onData = (chunk: Buffer) => {
@@ -134,6 +147,7 @@ export class DiskStorage implements AttachmentStorage, ResumableWrites {
       const piece = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
       room -= piece.byteLength;
       if (!target.write(piece)) source.pause();
+      if (this.durable) ahead.maybeFlush(target.bytesWritten);
     };
     const onDrain = () => source.resume();
     const detach = () => {
@@ -145,7 +159,9 @@ export class DiskStorage implements AttachmentStorage, ResumableWrites {
       const stopWatching = finished(source, { writable: false }, () => {
         stopWatching();
         detach();
-        if (!target.destroyed) target.end();
+        void ahead.idle().then(() => {
+          if (!target.destroyed) target.end();
+        });
       });
       target.once('error', (error) => {
         detach();
@@ -156,6 +172,8 @@ export class DiskStorage implements AttachmentStorage, ResumableWrites {
       source.on('data', onData);
       source.resume();
     });
+    // A flush that failed may have been the one to hear of a failed write: the bytes are not durable.
+    if (ahead.error) throw ahead.error;
     return target.bytesWritten;
   }
 
@@ -286,4 +304,40 @@ async function opendirOrNothing(folder: string) {
 function newKey(): string {
   const folder = Math.floor(Date.now() / 100) % 256;
   return folder.toString(16).padStart(2, '0') + randomBytes(15).toString('hex');
+}
+
+/** An fdatasync: the file's bytes (not its times) to the device. */
+function flushFileData(fd: number): Promise<void> {
+  return new Promise((done, failed) => fdatasync(fd, (error) => (error ? failed(error) : done())));
+}
+
+/** writeAt's flushes while a write goes on: at most one at a time, each of what reached the file. */
+class FlushAhead {
+  fd: number | undefined;
+  error: Error | undefined;
+  private running: Promise<void> | undefined;
+  private flushedUpTo = 0;
+
+  constructor(private readonly flush: (fd: number) => Promise<void>) {}
+
+  /** Flushes the file when `written` is `FLUSH_AHEAD_BYTES` past the last flush and none runs. */
+  maybeFlush(written: number): void {
+    const fd = this.fd;
+    if (fd === undefined || this.running || this.error || written - this.flushedUpTo < FLUSH_AHEAD_BYTES) return;
+    this.flushedUpTo = written;
+    this.running = this.flush(fd).then(
+      () => {
+        this.running = undefined;
+      },
+      (error: unknown) => {
+        this.error ??= error instanceof Error ? error : new Error(String(error));
+        this.running = undefined;
+      },
+    );
+  }
+
+  /** Resolves once no flush runs (the descriptor may then be closed). */
+  idle(): Promise<void> {
+    return this.running ?? Promise.resolve();
+  }
 }
