@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
+import { testImage } from '../support/images.js';
+import { previewOf, previewRowCount } from '../support/previews.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor, type AttachmentBody } from '../support/visitor.js';
 
@@ -56,27 +58,61 @@ describe('one round trip per upload on postgres', () => {
   let running: RunningApp;
   let dataSource: DataSource;
   before(async () => {
-    running = await startApp('postgres');
+    // Every file to the storage, so that a replaced image's blob and its preview's can be counted.
+    running = await startApp('postgres', { attachments: { inlineMaxSize: 0 } });
     dataSource = running.app.get(DataSource);
   });
   after(() => running.close());
 
+  /** The statements `work` sends, by whatever path (the data source, a manager, a query runner). */
+  const statementsOf = async (work: () => Promise<void>): Promise<string[]> => {
+    const statements: string[] = [];
+    const createQueryRunner = dataSource.createQueryRunner.bind(dataSource);
+    dataSource.createQueryRunner = ((...args: Parameters<typeof createQueryRunner>) => {
+      const runner = createQueryRunner(...args);
+      const query = runner.query.bind(runner);
+      runner.query = ((sql: string, ...rest: unknown[]) => {
+        statements.push(sql);
+        return (query as (sql: string, ...rest: unknown[]) => Promise<unknown>)(sql, ...rest);
+      }) as typeof runner.query;
+      return runner;
+    }) as typeof dataSource.createQueryRunner;
+    try {
+      await work();
+    } finally {
+      dataSource.createQueryRunner = createQueryRunner;
+    }
+    return statements;
+  };
+
   test('an upload is one statement, the question whether its session was adopted included', async () => {
     const visitor = new Visitor(running.baseUrl);
     assert.equal((await visitor.upload('/attachments/statements', [['f', 'first.txt', 'one']])).status, 201);
-    const statements: string[] = [];
-    const query = dataSource.query.bind(dataSource);
-    dataSource.query = ((sql: string, ...rest: unknown[]) => {
-      statements.push(sql);
-      return (query as (sql: string, ...rest: unknown[]) => Promise<unknown>)(sql, ...rest);
-    }) as typeof dataSource.query;
-    try {
+    const statements = await statementsOf(async () => {
       assert.equal((await visitor.upload('/attachments/statements', [['f', 'first.txt', 'one, again']])).status, 201);
-    } finally {
-      dataSource.query = query;
-    }
+    });
     assert.equal(statements.length, 1, statements.join('\n'));
     assert.match(statements[0]!, /session_attachments_put/);
     await visitor.delete('/attachments/statements');
+  });
+
+  test('replacing an image that has previews is one statement too, and takes the previews, rows and bytes, along', async () => {
+    const visitor = new Visitor(running.baseUrl);
+    const blobsBefore = await running.blobCount();
+    const upload = async (width: number) =>
+      (await visitor.upload('/attachments/pictures', [['f', 'photo.jpg', await testImage(width, 60).jpeg().toBuffer()]])).status;
+    assert.equal(await upload(80), 201);
+    assert.equal((await visitor.get('/attachments/pictures/photo.jpg/preview')).status, 200);
+    assert.equal((await visitor.get('/attachments/pictures/photo.jpg/preview?size=64')).status, 200);
+    assert.equal(await previewRowCount(running), 2);
+    assert.equal(await running.blobCount(), blobsBefore + 3);
+    const statements = await statementsOf(async () => assert.equal(await upload(120), 201));
+    assert.equal(statements.length, 1, statements.join('\n'));
+    assert.match(statements[0]!, /session_attachments_put/);
+    assert.equal(await previewRowCount(running), 0);
+    assert.equal(await running.blobCount(), blobsBefore + 1, "the replaced image's blob and its previews' are deleted");
+    const preview = await previewOf(await visitor.get('/attachments/pictures/photo.jpg/preview'));
+    assert.equal(preview.width, 120, 'a preview of the new image, made afresh');
+    await visitor.delete('/attachments/pictures');
   });
 });

@@ -23,11 +23,14 @@ interface PutFunctionRow {
   saved_created_at: string;
   replaced_key: string | null;
   adopted_into: string | null;
+  /** Absent from the function of an older migration, which leaves previews to the caller. */
+  removed_previews?: string[] | null;
 }
 
 /**
  * One upload's rows in one round trip: the session's lock, quotas and upsert run inside the
- * function, which also answers who adopted the session since `adoptedSince`, if anyone.
+ * function, which also answers who adopted the session since `adoptedSince`, if anyone, and
+ * removes the previews of the files it replaced.
  */
 export async function putInOneCall(
   dataSource: Pick<DataSource | EntityManager, 'query'>,
@@ -81,7 +84,13 @@ export async function putInOneCall(
     };
   });
   const replacedKeys = result.flatMap((row) => (row.replaced_key === null ? [] : [row.replaced_key]));
-  return { saved, replacedKeys, adoptedInto: adoptedSince === undefined ? undefined : (result[0]?.adopted_into ?? null) };
+  const removedPreviews = result[0]?.removed_previews;
+  return {
+    saved,
+    replacedKeys,
+    adoptedInto: adoptedSince === undefined ? undefined : (result[0]?.adopted_into ?? null),
+    ...(removedPreviews === undefined ? {} : { removedPreviews: removedPreviews ?? [] }),
+  };
 }
 
 function withoutContent({ content: _content, ...row }: NewAttachmentRow): Omit<NewAttachmentRow, 'content'> {
