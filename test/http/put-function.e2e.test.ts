@@ -76,7 +76,7 @@ describe('one round trip per upload on postgres', () => {
         return (query as (sql: string, ...rest: unknown[]) => Promise<unknown>)(sql, ...rest);
       }) as typeof runner.query;
       return runner;
-    }) as typeof dataSource.createQueryRunner;
+    });
     try {
       await work();
     } finally {
