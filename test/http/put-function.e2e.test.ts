@@ -2,7 +2,9 @@
 // it (a schema made by `synchronize`) the module must still work, through a transaction.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { DataSource } from 'typeorm';
+import { PutFunctionRemovesPreviews1796600000000 } from '../../src/attachments/migrations/1796600000000-put-function-removes-previews.js';
 import { testImage } from '../support/images.js';
 import { previewOf, previewRowCount } from '../support/previews.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
@@ -56,31 +58,25 @@ describe('the upload function on postgres', () => {
 
 describe('one round trip per upload on postgres', () => {
   let running: RunningApp;
-  let dataSource: DataSource;
   before(async () => {
     // Every file to the storage, so that a replaced image's blob and its preview's can be counted.
     running = await startApp('postgres', { attachments: { inlineMaxSize: 0 } });
-    dataSource = running.app.get(DataSource);
   });
   after(() => running.close());
 
-  /** The statements `work` sends, by whatever path (the data source, a manager, a query runner). */
+  /** The statements `work` sends, by whatever path (the data source, a query runner, its pg client). */
   const statementsOf = async (work: () => Promise<void>): Promise<string[]> => {
     const statements: string[] = [];
-    const createQueryRunner = dataSource.createQueryRunner.bind(dataSource);
-    dataSource.createQueryRunner = ((...args: Parameters<typeof createQueryRunner>) => {
-      const runner = createQueryRunner(...args);
-      const query = runner.query.bind(runner);
-      runner.query = ((sql: string, ...rest: unknown[]) => {
-        statements.push(sql);
-        return (query as (sql: string, ...rest: unknown[]) => Promise<unknown>)(sql, ...rest);
-      }) as typeof runner.query;
-      return runner;
+    const query = Reflect.get(pg.Client.prototype, 'query') as (this: pg.Client, ...args: unknown[]) => unknown;
+    Reflect.set(pg.Client.prototype, 'query', function (this: pg.Client, ...args: unknown[]) {
+      const [config] = args as [string | { text: string }];
+      statements.push(typeof config === 'string' ? config : config.text);
+      return query.apply(this, args);
     });
     try {
       await work();
     } finally {
-      dataSource.createQueryRunner = createQueryRunner;
+      Reflect.set(pg.Client.prototype, 'query', query);
     }
     return statements;
   };
@@ -114,5 +110,32 @@ describe('one round trip per upload on postgres', () => {
     const preview = await previewOf(await visitor.get('/attachments/pictures/photo.jpg/preview'));
     assert.equal(preview.width, 120, 'a preview of the new image, made afresh');
     await visitor.delete('/attachments/pictures');
+  });
+});
+
+describe('the put function changed under a running app on postgres', () => {
+  let running: RunningApp;
+  before(async () => {
+    running = await startApp('postgres');
+  });
+  after(() => running.close());
+
+  test('uploads go on when a migration changes its result while the app runs (its prepared statement is refused)', async () => {
+    const dataSource = running.app.get(DataSource);
+    const visitor = new Visitor(running.baseUrl);
+    assert.equal((await visitor.upload('/attachments/migrated', [['f', 'a.txt', 'one']])).status, 201);
+    // The previous migration's function: one result column fewer than the one the upload prepared.
+    const runner = dataSource.createQueryRunner();
+    try {
+      await new PutFunctionRemovesPreviews1796600000000().down(runner);
+    } finally {
+      await runner.release();
+    }
+    for (const content of ['two', 'three']) {
+      const replaced = await visitor.upload('/attachments/migrated', [['f', 'a.txt', content]]);
+      assert.equal(replaced.status, 201, await replaced.text());
+      assert.equal(await visitor.text('/attachments/migrated/a.txt'), content);
+    }
+    assert.equal(await running.rowCount(), 1);
   });
 });
