@@ -28,6 +28,9 @@ export async function createDemoApp(config: DemoConfig, options: DemoOverrides &
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config, options), {
     ...(options.logger === false ? { logger: false } : {}),
     ...(options.https ? { httpsOptions: options.https } : {}),
+    // No route of the demo reads a JSON or form body (uploads are multipart, read by the
+    // module; tus PATCHes are raw): Nest's global parsers would only inspect every request.
+    bodyParser: false,
   });
   // A resumable upload's client on another origin reads the tus headers (offsets, Location).
   if (options.cors) app.enableCors({ exposedHeaders: [...TUS_EXPOSED_HEADERS], ...options.cors });

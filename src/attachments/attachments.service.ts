@@ -92,7 +92,8 @@ export class AttachmentsService {
       await this.deleteBlobs(written);
       throw refusalError(result, this.options.limits);
     }
-    await this.deleteBlobs([...result.replacedKeys, ...superseded]);
+    // The superseded copies never had a row, so no preview was made of them.
+    await this.deleteBlobs([...result.replacedKeys, ...superseded], result.removedPreviews);
     await this.followAdoption(owner, result.adoptedInto);
     return result.saved.map(toAttachment);
   }
@@ -119,7 +120,7 @@ export class AttachmentsService {
     }
     const result = await this.records.upsert(owner, bundle, [row], this.options.limits, { first }).catch(rethrowServiceError);
     if (typeof result === 'string') throw refusalError(result, this.options.limits);
-    await this.deleteBlobs(result.replacedKeys);
+    await this.deleteBlobs(result.replacedKeys, result.removedPreviews);
     await this.followAdoption(owner);
     return toAttachment(result.saved[0]!);
   }
@@ -334,16 +335,19 @@ export class AttachmentsService {
 
   /**
    * Best effort: a blob that cannot be deleted now is an orphan the sweep removes later. The
-   * previews made of these blobs go with them (a preview left behind is the sweep's too).
+   * previews made of these blobs go with them (a preview left behind is the sweep's too):
+   * `removedPreviews` when the write that let go of the blobs removed their preview rows
+   * already, else looked up and removed here.
    */
-  private async deleteBlobs(keys: string[]): Promise<void> {
+  private async deleteBlobs(keys: string[], removedPreviews?: string[]): Promise<void> {
     const previews =
-      this.options.previews && keys.length > 0
+      removedPreviews ??
+      (this.options.previews && keys.length > 0
         ? await this.previews.removeForSources(keys).catch((error: unknown) => {
             this.logger.warn(`Could not remove previews; the sweep will: ${String(error)}`);
             return [];
           })
-        : [];
+        : []);
     const results = await Promise.allSettled(storedKeys([...keys, ...previews]).map((key) => this.storage.delete(key)));
     for (const result of results) {
       if (result.status === 'rejected')

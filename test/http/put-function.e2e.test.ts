@@ -2,7 +2,11 @@
 // it (a schema made by `synchronize`) the module must still work, through a transaction.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { DataSource } from 'typeorm';
+import { PutFunctionRemovesPreviews1796600000000 } from '../../src/attachments/migrations/1796600000000-put-function-removes-previews.js';
+import { testImage } from '../support/images.js';
+import { previewOf, previewRowCount } from '../support/previews.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor, type AttachmentBody } from '../support/visitor.js';
 
@@ -54,29 +58,84 @@ describe('the upload function on postgres', () => {
 
 describe('one round trip per upload on postgres', () => {
   let running: RunningApp;
-  let dataSource: DataSource;
   before(async () => {
-    running = await startApp('postgres');
-    dataSource = running.app.get(DataSource);
+    // Every file to the storage, so that a replaced image's blob and its preview's can be counted.
+    running = await startApp('postgres', { attachments: { inlineMaxSize: 0 } });
   });
   after(() => running.close());
+
+  /** The statements `work` sends, by whatever path (the data source, a query runner, its pg client). */
+  const statementsOf = async (work: () => Promise<void>): Promise<string[]> => {
+    const statements: string[] = [];
+    const query = Reflect.get(pg.Client.prototype, 'query') as (this: pg.Client, ...args: unknown[]) => unknown;
+    Reflect.set(pg.Client.prototype, 'query', function (this: pg.Client, ...args: unknown[]) {
+      const [config] = args as [string | { text: string }];
+      statements.push(typeof config === 'string' ? config : config.text);
+      return query.apply(this, args);
+    });
+    try {
+      await work();
+    } finally {
+      Reflect.set(pg.Client.prototype, 'query', query);
+    }
+    return statements;
+  };
 
   test('an upload is one statement, the question whether its session was adopted included', async () => {
     const visitor = new Visitor(running.baseUrl);
     assert.equal((await visitor.upload('/attachments/statements', [['f', 'first.txt', 'one']])).status, 201);
-    const statements: string[] = [];
-    const query = dataSource.query.bind(dataSource);
-    dataSource.query = ((sql: string, ...rest: unknown[]) => {
-      statements.push(sql);
-      return (query as (sql: string, ...rest: unknown[]) => Promise<unknown>)(sql, ...rest);
-    }) as typeof dataSource.query;
-    try {
+    const statements = await statementsOf(async () => {
       assert.equal((await visitor.upload('/attachments/statements', [['f', 'first.txt', 'one, again']])).status, 201);
-    } finally {
-      dataSource.query = query;
-    }
+    });
     assert.equal(statements.length, 1, statements.join('\n'));
     assert.match(statements[0]!, /session_attachments_put/);
     await visitor.delete('/attachments/statements');
+  });
+
+  test('replacing an image that has previews is one statement too, and takes the previews, rows and bytes, along', async () => {
+    const visitor = new Visitor(running.baseUrl);
+    const blobsBefore = await running.blobCount();
+    const upload = async (width: number) =>
+      (await visitor.upload('/attachments/pictures', [['f', 'photo.jpg', await testImage(width, 60).jpeg().toBuffer()]])).status;
+    assert.equal(await upload(80), 201);
+    assert.equal((await visitor.get('/attachments/pictures/photo.jpg/preview')).status, 200);
+    assert.equal((await visitor.get('/attachments/pictures/photo.jpg/preview?size=64')).status, 200);
+    assert.equal(await previewRowCount(running), 2);
+    assert.equal(await running.blobCount(), blobsBefore + 3);
+    const statements = await statementsOf(async () => assert.equal(await upload(120), 201));
+    assert.equal(statements.length, 1, statements.join('\n'));
+    assert.match(statements[0]!, /session_attachments_put/);
+    assert.equal(await previewRowCount(running), 0);
+    assert.equal(await running.blobCount(), blobsBefore + 1, "the replaced image's blob and its previews' are deleted");
+    const preview = await previewOf(await visitor.get('/attachments/pictures/photo.jpg/preview'));
+    assert.equal(preview.width, 120, 'a preview of the new image, made afresh');
+    await visitor.delete('/attachments/pictures');
+  });
+});
+
+describe('the put function changed under a running app on postgres', () => {
+  let running: RunningApp;
+  before(async () => {
+    running = await startApp('postgres');
+  });
+  after(() => running.close());
+
+  test('uploads go on when a migration changes its result while the app runs (its prepared statement is refused)', async () => {
+    const dataSource = running.app.get(DataSource);
+    const visitor = new Visitor(running.baseUrl);
+    assert.equal((await visitor.upload('/attachments/migrated', [['f', 'a.txt', 'one']])).status, 201);
+    // The previous migration's function: one result column fewer than the one the upload prepared.
+    const runner = dataSource.createQueryRunner();
+    try {
+      await new PutFunctionRemovesPreviews1796600000000().down(runner);
+    } finally {
+      await runner.release();
+    }
+    for (const content of ['two', 'three']) {
+      const replaced = await visitor.upload('/attachments/migrated', [['f', 'a.txt', content]]);
+      assert.equal(replaced.status, 201, await replaced.text());
+      assert.equal(await visitor.text('/attachments/migrated/a.txt'), content);
+    }
+    assert.equal(await running.rowCount(), 1);
   });
 });

@@ -30,8 +30,11 @@ export class PutFunctionReportsAdoption1796240000000 implements MigrationInterfa
 export const PUT_FUNCTION_ARGUMENTS =
   '(integer, integer, varchar, varchar, varchar[], varchar[], varchar[], bigint[], varchar[], varchar[], bytea, integer[], bigint, bigint, bigint, bigint, bigint)';
 
-/** The function of the inline-content migration, with the adoption (argument and column) or without. */
-function putFunction(queryRunner: QueryRunner, reportsAdoption: boolean): string {
+/**
+ * The function of the inline-content migration, with the adoption (argument and column) or
+ * without (the next migration's `down` recreates the one with it).
+ */
+export function putFunction(queryRunner: QueryRunner, reportsAdoption: boolean): string {
   const table = qualified(queryRunner, '"session_attachments"');
   const adoptions = qualified(queryRunner, '"session_attachment_adoptions"');
   const refusal = (code: string) =>

@@ -6,6 +6,7 @@ import { InlineContent1764403200000 } from './1764403200000-inline-content.js';
 import { SessionAttachmentPreviews1796157146965 } from './1796157146965-session-attachment-previews.js';
 import { PutFunctionReportsAdoption1796240000000 } from './1796240000000-put-function-reports-adoption.js';
 import { ResumableUploads1796500000000 } from './1796500000000-resumable-uploads.js';
+import { PutFunctionRemovesPreviews1796600000000 } from './1796600000000-put-function-removes-previews.js';
 
 /** The module's migrations, in order: add them to the host DataSource's `migrations`. */
 export const attachmentsMigrations = [
@@ -17,4 +18,5 @@ export const attachmentsMigrations = [
   SessionAttachmentPreviews1796157146965,
   PutFunctionReportsAdoption1796240000000,
   ResumableUploads1796500000000,
+  PutFunctionRemovesPreviews1796600000000,
 ];

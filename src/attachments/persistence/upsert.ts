@@ -25,6 +25,12 @@ export interface UpsertResult {
    * put function), so the caller asks itself.
    */
   adoptedInto?: string | null;
+  /**
+   * The storage keys of the previews made from the replaced files, which the write removed
+   * with their rows; undefined where it did not (SQLite, an older put function), so the caller
+   * removes them itself.
+   */
+  removedPreviews?: string[];
 }
 
 /**

@@ -1,0 +1,230 @@
+// `npm run build && node dist/bench/small-cpu.js [--seconds=5] [--rounds=4]`: where the
+// machine's CPU goes per 1 KiB upload (32 connections, one visitor per connection, as the
+// bench's small burst), per process: the server, PostgreSQL (the postmaster and every backend
+// and helper of the run's own server) and the load generator (this process). CPU time per
+// request is read from /proc before and after each burst, so it holds when other work shares
+// the cores, where req/s does not.
+//
+// A/B: `SMALL_CPU_BUILDS=before=dist-before` adds the module server of another build (a copy of
+// `dist` made from another commit, inside the checkout so that node_modules resolves), run
+// interleaved with this build's in the same rounds. `SMALL_CPU_ENV_<NAME>=K=V,K=V` adds a
+// module server of this build with that environment.
+import autocannon from 'autocannon';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, withClient } from '../test/support/databases.js';
+import { startEmbeddedPostgres, type RunningPostgres } from '../test/support/postgres-server.js';
+import { median, multipartHead, multipartTail, multipartType, startServer, visitorCookies, type BenchServer } from './support.js';
+
+const argument = (name: string, fallback: number) =>
+  Number(process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
+const seconds = argument('seconds', 5);
+const rounds = argument('rounds', 4);
+// `--rate=N`: a fixed offered load (requests per second over all connections) instead of as
+// fast as possible, so that every server batches alike and CPU per request compares fairly
+// when other work on the machine changes how fast each one runs.
+const rate = argument('rate', 0);
+const only = process.argv
+  .find((arg) => arg.startsWith('--servers='))
+  ?.slice('--servers='.length)
+  .split(',');
+
+// `--statements`: pg_stat_statements (nested statements too, those of the put function) and
+// per-function times, printed per statement at the end (embedded server only: it restarts it).
+const statements = process.argv.includes('--statements');
+// Stopped early, the servers and the embedded PostgreSQL stop too (their 'exit' hooks).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+let postgres: RunningPostgres | undefined;
+if (!process.env.DATABASE_URL) {
+  postgres = await startEmbeddedPostgres();
+  process.env.DATABASE_URL = postgres.url;
+  if (statements) {
+    for (const setting of [
+      `shared_preload_libraries = 'pg_stat_statements'`,
+      `pg_stat_statements.track = 'all'`,
+      `track_functions = 'pl'`,
+    ])
+      await withClient(postgres.url, (client) => client.query(`ALTER SYSTEM SET ${setting}`));
+    await postgres.pause();
+    await postgres.resume();
+    await withClient(postgres.url, (client) => client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements'));
+  }
+}
+const postgresPort = new URL(process.env.DATABASE_URL).port;
+const work = await mkdtemp(join(tmpdir(), 'attachments-small-cpu-'));
+
+interface Plan {
+  name: string;
+  script: string;
+  env: Record<string, string>;
+  path: string;
+}
+const plans: Plan[] = [];
+async function modulePlan(name: string, script: string, env: Record<string, string> = {}): Promise<Plan> {
+  const db = await createTestDatabase('postgres');
+  const dir = join(work, name);
+  await mkdir(dir, { recursive: true });
+  return { name, script, env: { ...db.env, ATTACHMENTS_DIR: dir, ...env }, path: '/attachments/bench' };
+}
+plans.push(await modulePlan('module', 'dist/bench/servers/module-server.js'));
+for (const entry of (process.env.SMALL_CPU_BUILDS ?? '').split(',').filter(Boolean)) {
+  const [name, dist] = entry.split('=') as [string, string];
+  plans.push(await modulePlan(name, `${dist}/bench/servers/module-server.js`));
+}
+for (const [key, value] of Object.entries(process.env)) {
+  if (!key.startsWith('SMALL_CPU_ENV_') || !value) continue;
+  const env = Object.fromEntries(value.split(',').map((pair) => pair.split('=') as [string, string]));
+  plans.push(await modulePlan(key.slice('SMALL_CPU_ENV_'.length).toLowerCase(), 'dist/bench/servers/module-server.js', env));
+}
+{
+  const db = await createTestDatabase('postgres');
+  const dir = join(work, 'stock');
+  await mkdir(dir, { recursive: true });
+  plans.push({
+    name: 'stock',
+    script: 'dist/bench/servers/multer-server.js',
+    env: { ...db.env, UPLOAD_DIR: dir },
+    path: '/baseline/bench',
+  });
+}
+{
+  const dir = join(work, 'ceiling-durable');
+  await mkdir(dir, { recursive: true });
+  plans.push({
+    name: 'ceiling-durable',
+    script: 'dist/bench/servers/ceiling-server.js',
+    env: { UPLOAD_DIR: dir, DURABLE: '1' },
+    path: '/upload',
+  });
+}
+const chosen = plans.filter((plan) => !only || only.includes(plan.name));
+const servers: Array<BenchServer & { path: string }> = [];
+for (const plan of chosen) {
+  // startServer runs dist/bench/servers/<script>.js: another build's is reached from there.
+  const script = `../../../${plan.script.replace(/\.js$/, '')}`;
+  servers.push({ ...(await startServer(plan.name, script, plan.env)), path: plan.path });
+}
+
+/**
+ * CPU seconds of a process (all its threads), from /proc/<pid>/stat; with `reaped`, also those
+ * of its children that have exited (a backend whose connection closed during the burst).
+ */
+async function cpuOf(pid: number, reaped = false): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  if (!stat) return 0;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const own = Number(fields[11]) + Number(fields[12]);
+  return (reaped ? own + Number(fields[13]) + Number(fields[14]) : own) / 100;
+}
+
+/** This run's PostgreSQL processes: the postmaster listening on our port, and its children. */
+async function postgresPids(): Promise<{ postmaster: number; children: number[] }> {
+  const children: number[] = [];
+  const parents = new Map<number, number>();
+  let postmaster: number | undefined;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const [cmdline, stat] = await Promise.all([
+      readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => ''),
+      readFile(`/proc/${entry}/stat`, 'utf8').catch(() => ''),
+    ]);
+    if (!stat) continue;
+    parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    const args = cmdline.split('\0');
+    if (args[0]?.endsWith('postgres') && args[args.indexOf('-p') + 1] === postgresPort) postmaster = Number(entry);
+  }
+  if (postmaster === undefined) throw new Error(`no postmaster on port ${postgresPort}`);
+  for (const [pid, parent] of parents) if (parent === postmaster) children.push(pid);
+  return { postmaster, children };
+}
+
+async function postgresCpu(): Promise<number> {
+  const { postmaster, children } = await postgresPids();
+  let total = await cpuOf(postmaster, true);
+  for (const pid of children) total += await cpuOf(pid);
+  return total;
+}
+
+const body = Buffer.concat([Buffer.from(multipartHead('file', 'small.txt')), randomBytes(1024), Buffer.from(multipartTail)]);
+
+async function burst(server: BenchServer & { path: string }, duration: number): Promise<autocannon.Result> {
+  const url = server.baseUrl + server.path;
+  const cookies = server.path.startsWith('/attachments') ? await visitorCookies(url, 32) : [];
+  return new Promise((done, fail) =>
+    autocannon(
+      {
+        url,
+        method: 'POST',
+        connections: 32,
+        duration,
+        ...(rate > 0 ? { overallRate: rate } : {}),
+        headers: { 'content-type': multipartType },
+        body,
+        setupClient: (client) => {
+          const cookie = cookies.pop();
+          if (cookie) client.setHeaders({ 'content-type': multipartType, cookie });
+        },
+      },
+      (error: Error | null, result) => (error ? fail(error) : done(result)),
+    ),
+  );
+}
+
+interface Sample {
+  rps: number;
+  p99: number;
+  server: number;
+  postgres: number;
+  loadgen: number;
+}
+const samples = new Map<string, Sample[]>();
+const ms = (value: number) => (value * 1000).toFixed(3);
+for (let round = 0; round < rounds; round += 1) {
+  for (let index = 0; index < servers.length; index += 1) {
+    const server = servers[(index + round) % servers.length]!;
+    await burst(server, 1);
+    const [serverBefore, postgresBefore, loadBefore] = [await cpuOf(server.pid), await postgresCpu(), process.cpuUsage()];
+    const result = await burst(server, seconds);
+    const [serverAfter, postgresAfter, load] = [await cpuOf(server.pid), await postgresCpu(), process.cpuUsage(loadBefore)];
+    if (result.non2xx > 0 || result.errors > 0)
+      process.stderr.write(`${server.name}: ${result.non2xx} non-2xx, ${result.errors} errors\n`);
+    const requests = result.requests.total;
+    const sample: Sample = {
+      rps: result.requests.average,
+      p99: result.latency.p99,
+      server: (serverAfter - serverBefore) / requests,
+      postgres: (postgresAfter - postgresBefore) / requests,
+      loadgen: (load.user + load.system) / 1e6 / requests,
+    };
+    samples.set(server.name, [...(samples.get(server.name) ?? []), sample]);
+    process.stderr.write(
+      `round ${round + 1} ${server.name.padEnd(16)} ${sample.rps.toFixed(0).padStart(5)} req/s  p99 ${String(sample.p99).padStart(4)} ms  ` +
+        `CPU ms/req: server ${ms(sample.server)}  postgres ${ms(sample.postgres)}  loadgen ${ms(sample.loadgen)}  ` +
+        `(load ${loadavg()[0]!.toFixed(2)})\n`,
+    );
+  }
+}
+if (statements)
+  await withClient(process.env.DATABASE_URL, async (client) => {
+    const { rows } = await client.query<{ calls: string; mean: number; total: number; query: string }>(
+      `SELECT calls, mean_exec_time AS mean, total_exec_time AS total, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query ` +
+        `FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15`,
+    );
+    console.log('statements by total time (ms):');
+    for (const row of rows)
+      console.log(`${row.total.toFixed(0).padStart(8)} ${row.calls.padStart(7)} × ${row.mean.toFixed(3)}  ${row.query}`);
+  });
+for (const server of servers) await server.stop();
+await rm(work, { recursive: true, force: true });
+await postgres?.stop();
+
+console.log(`medians of ${rounds} rounds of ${seconds} s, CPU ms per request`);
+console.log('server            req/s   p99   server  postgres  loadgen    total');
+for (const [name, list] of samples) {
+  const of = (key: keyof Sample) => median(list.map((sample) => sample[key]));
+  console.log(
+    `${name.padEnd(16)} ${of('rps').toFixed(0).padStart(6)} ${of('p99').toFixed(0).padStart(5)} ${ms(of('server')).padStart(8)} ${ms(of('postgres')).padStart(9)} ${ms(of('loadgen')).padStart(8)} ${ms(of('server') + of('postgres') + of('loadgen')).padStart(8)}`,
+  );
+}
