@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AttachmentEntity } from '../attachment.entity.js';
@@ -100,27 +101,44 @@ interface PgClient {
   query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
 }
 
-/** Put functions whose result changed under this process (a migration ran meanwhile): called unnamed since. */
-const changedUnderUs = new Set<string>();
+/** Put functions called unnamed since their prepared statement was refused once. */
+const unnamedSince = new Set<string>();
+
+/**
+ * What PostgreSQL answers when a connection's prepared statement is not what the driver
+ * prepared: 0A000, the function's result changed (a migration ran while this process runs);
+ * 26000, 42P05 and 08P01, the statement is missing, or another one has its name (created
+ * anew, or bound with the wrong parameters), which is what a pooler in transaction mode
+ * (PgBouncer before 1.21, or without `max_prepared_statements`) does, handing each
+ * transaction another server connection, shared with other clients.
+ */
+const REFUSED_PREPARED_STATEMENT = new Set(['0A000', '26000', '42P05', '08P01']);
 
 /**
  * Outside a transaction, the call as a named prepared statement: PostgreSQL parses and plans
  * it once per connection instead of on every upload (about a fifth of the backend's CPU per
  * call). TypeORM's `query` sends unnamed statements only, so this talks to a pooled query
- * runner's pg client. A migration that changes the function's result while this process runs
- * makes PostgreSQL refuse the prepared statement ("cached plan must not change result type"):
- * that call and every later one go unnamed. In a transaction (a resumable upload's last step,
- * rare) the call goes unnamed as ever, so that no refusal can abort the transaction.
+ * runner's pg client. When PostgreSQL refuses the prepared statement (see above), that call
+ * and every later one go unnamed, as they did before, and a warning says so once. In a
+ * transaction (a resumable upload's last step, rare) the call goes unnamed as ever, so that no
+ * refusal can abort the transaction.
  */
 async function namedQuery<T>(source: DataSource | EntityManager, name: string, text: string, values: unknown[]): Promise<T[]> {
-  if (!(source instanceof DataSource) || changedUnderUs.has(name)) return source.query<T[]>(text, values);
+  if (!(source instanceof DataSource) || unnamedSince.has(name)) return source.query<T[]>(text, values);
   const runner = source.createQueryRunner();
   try {
     const client = (await runner.connect()) as PgClient;
     return (await client.query({ name, text, values })).rows as T[];
   } catch (error) {
-    if ((error as { code?: string }).code !== '0A000') throw error;
-    changedUnderUs.add(name);
+    const code = (error as { code?: string }).code;
+    if (code === undefined || !REFUSED_PREPARED_STATEMENT.has(code)) throw error;
+    if (!unnamedSince.has(name)) {
+      unnamedSince.add(name);
+      new Logger('AttachmentsModule').warn(
+        `PostgreSQL refused the prepared call of ${name} (${code}: ${(error as Error).message}); ` +
+          'calling it unnamed from now on (a migration that ran meanwhile, or a pooler in transaction mode)',
+      );
+    }
     return (await runner.query(text, values)) as T[];
   } finally {
     await runner.release();
