@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -14,8 +13,7 @@ import { DATABASE_KINDS, createTestDatabase, type TestDatabase } from '../suppor
 import { partsOnly } from '../support/parts-only-storage.js';
 import { ReadCountingDiskStorage } from '../support/read-counting-storage.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
-import { TUS_RESUMABLE } from '../support/tus.js';
-import { createTusUpload, streamingPatch, tusOffset, tusPatch, type PatchAnswer } from '../support/tus-requests.js';
+import { chunkedPatch, createTusUpload, streamingPatch, tusOffset, tusPatch, type PatchAnswer } from '../support/tus-requests.js';
 import { Visitor } from '../support/visitor.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -25,27 +23,6 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 interface Instance {
   running: RunningApp;
   storage: ReadCountingDiskStorage;
-}
-
-/** A PATCH with a chunked body (no Content-Length), so that the server finds out it is too long only as it reads. */
-function chunkedPatch(url: string, cookie: string | undefined, offset: number, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, {
-      method: 'PATCH',
-      headers: {
-        ...TUS_RESUMABLE,
-        ...(cookie ? { cookie } : {}),
-        'content-type': 'application/offset+octet-stream',
-        'upload-offset': String(offset),
-      },
-    });
-    request.once('error', reject);
-    request.once('response', (response) => {
-      response.resume();
-      response.once('end', () => resolve(response.statusCode ?? 0));
-    });
-    request.end(body);
-  });
 }
 
 for (const kind of DATABASE_KINDS) {

@@ -3,14 +3,12 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readlink, stat } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
-import { TUS_RESUMABLE } from '../support/tus.js';
-import { createTusUpload, streamingPatch, tusOffset, tusPatch } from '../support/tus-requests.js';
+import { chunkedPatch, createTusUpload, streamingPatch, tusOffset, tusPatch } from '../support/tus-requests.js';
 import { Visitor } from '../support/visitor.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -34,28 +32,6 @@ async function openDescriptors(file: string): Promise<number> {
     (await readdir('/proc/self/fd')).map((fd) => readlink(join('/proc/self/fd', fd)).catch(() => '')),
   );
   return links.filter((link) => link === file).length;
-}
-
-/** A PATCH with a chunked body (no Content-Length), as a client streaming a file of unknown size sends it. */
-function chunkedPatch(url: string, cookie: string | undefined, offset: number, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(url, {
-      method: 'PATCH',
-      headers: {
-        ...TUS_RESUMABLE,
-        ...(cookie ? { cookie } : {}),
-        'content-type': 'application/offset+octet-stream',
-        'upload-offset': String(offset),
-      },
-    });
-    request.once('error', reject);
-    request.once('response', (response) => {
-      response.resume();
-      response.once('end', () => resolve(response.statusCode ?? 0));
-    });
-    for (let start = 0; start < body.length; start += 64 * 1024) request.write(body.subarray(start, start + 64 * 1024));
-    request.end();
-  });
 }
 
 for (const kind of DATABASE_KINDS) {

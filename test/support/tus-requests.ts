@@ -91,3 +91,28 @@ export async function tusPatch(url: string, cookie: string | undefined, offset: 
   if (answer instanceof Error) throw answer;
   return answer;
 }
+
+/**
+ * A PATCH with a chunked body (no Content-Length), as a client streaming a file of unknown size
+ * sends it: the server finds out how long it is only as it reads. Resolves the status.
+ */
+export function chunkedPatch(url: string, cookie: string | undefined, offset: number, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, {
+      method: 'PATCH',
+      headers: {
+        ...TUS_RESUMABLE,
+        ...(cookie ? { cookie } : {}),
+        'content-type': 'application/offset+octet-stream',
+        'upload-offset': String(offset),
+      },
+    });
+    request.once('error', reject);
+    request.once('response', (response) => {
+      response.resume();
+      response.once('end', () => resolve(response.statusCode ?? 0));
+    });
+    for (let start = 0; start < body.length; start += 64 * 1024) request.write(body.subarray(start, start + 64 * 1024));
+    request.end();
+  });
+}
