@@ -3,14 +3,9 @@
 // turns through the module and through express.static serving that very blob (the ceiling
 // server), each after a sync, in alternating order. With `BENCH_PROFILE=<folder>` the servers
 // run under `node --cpu-prof` (see bench/support.ts).
-import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { createTestDatabase } from '../test/support/databases.js';
-import { startEmbeddedPostgres, type RunningPostgres } from '../test/support/postgres-server.js';
+import { settle, startAloneRun } from './alone-run.js';
 import { download, median, startServer, uploadFile } from './support.js';
 
 const MiB = 1024 * 1024;
@@ -19,30 +14,10 @@ const roundsArgument = process.argv.find((arg) => arg.startsWith('--rounds='));
 const size = (quick ? 64 : 1024) * MiB;
 const rounds = roundsArgument ? Number(roundsArgument.slice('--rounds='.length)) : 4;
 
-let postgres: RunningPostgres | undefined;
-if (!process.env.DATABASE_URL) {
-  postgres = await startEmbeddedPostgres();
-  process.env.DATABASE_URL = postgres.url;
-}
-const database = await createTestDatabase('postgres');
-const work = await mkdtemp(join(tmpdir(), 'attachments-download-alone-'));
-const source = join(work, 'source.bin');
-const block = randomBytes(MiB);
-await writeFile(
-  source,
-  (function* () {
-    for (let i = 0; i < size / MiB; i += 1) yield block;
-  })(),
-);
+const { database, work, source, end } = await startAloneRun('download-alone', size);
 const files = join(work, 'files');
 const module = await startServer('module', 'module-server', { ...database.env, ATTACHMENTS_DIR: files });
 const ceiling = await startServer('ceiling', 'ceiling-server', { UPLOAD_DIR: join(work, 'ceiling'), STATIC_DIR: files });
-
-/** As bench/run.ts does before each step: what the step before left dirty is flushed first. */
-async function settle(): Promise<void> {
-  await new Promise<void>((done) => spawn('sync', { stdio: 'ignore' }).on('exit', () => done()));
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-}
 
 try {
   const upload = await uploadFile(`${module.baseUrl}/attachments/big`, source, size, 'big.bin');
@@ -80,7 +55,5 @@ try {
 } finally {
   await module.stop();
   await ceiling.stop();
-  await database.drop();
-  await rm(work, { recursive: true, force: true });
-  await postgres?.stop();
+  await end();
 }

@@ -2,13 +2,8 @@
 // file over tus in 8 MiB PATCHes against the same file as one multipart upload, on the demo app
 // as shipped, durable, on PostgreSQL), without the rest of the bench. With
 // `BENCH_PROFILE=<folder>` the server runs under `node --cpu-prof` (see bench/support.ts).
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { createTestDatabase } from '../test/support/databases.js';
-import { startEmbeddedPostgres, type RunningPostgres } from '../test/support/postgres-server.js';
+import { settle, startAloneRun } from './alone-run.js';
 import { median, startServer, uploadFile, withPeakRss } from './support.js';
 import { tusUploadFile } from './tus.js';
 
@@ -21,28 +16,8 @@ const PATCH = 8 * MiB;
 /** `--tus-only`: no multipart uploads (a profile of the tus path alone). */
 const tusOnly = process.argv.includes('--tus-only');
 
-let postgres: RunningPostgres | undefined;
-if (!process.env.DATABASE_URL) {
-  postgres = await startEmbeddedPostgres();
-  process.env.DATABASE_URL = postgres.url;
-}
-const database = await createTestDatabase('postgres');
-const work = await mkdtemp(join(tmpdir(), 'attachments-tus-alone-'));
-const source = join(work, 'source.bin');
-const block = randomBytes(MiB);
-await writeFile(
-  source,
-  (function* () {
-    for (let i = 0; i < size / MiB; i += 1) yield block;
-  })(),
-);
+const { database, work, source, end } = await startAloneRun('tus-alone', size);
 const server = await startServer('module', 'module-server', { ...database.env, ATTACHMENTS_DIR: join(work, 'files') });
-
-/** As bench/run.ts does before each step: what the step before left dirty is flushed first. */
-async function settle(): Promise<void> {
-  await new Promise<void>((done) => spawn('sync', { stdio: 'ignore' }).on('exit', () => done()));
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-}
 
 const results = {
   multipart: [] as number[],
@@ -91,7 +66,5 @@ try {
   );
 } finally {
   await server.stop();
-  await database.drop();
-  await rm(work, { recursive: true, force: true });
-  await postgres?.stop();
+  await end();
 }
