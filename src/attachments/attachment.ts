@@ -12,6 +12,20 @@ export interface Attachment {
   updated: Date;
 }
 
+/**
+ * A bundle's entry as the list route reads it: times as epoch milliseconds, no `Date` per row
+ * (the route writes them straight into its JSON). Not part of the public API.
+ * @internal
+ */
+export interface ListedAttachment {
+  name: string;
+  mimetype: string;
+  size: number;
+  sha256: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
 /** A file on its way in: what the client called it and its bytes. */
 export interface IncomingFile {
   name: string;

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import type { EntityManager } from 'typeorm';
-import type { Attachment, IncomingFile, OpenedAttachment, ReadRange } from './attachment.js';
+import type { Attachment, IncomingFile, ListedAttachment, OpenedAttachment, ReadRange } from './attachment.js';
 import type { AttachmentEntity } from './attachment.entity.js';
 import { RESOLVED_ATTACHMENTS_OPTIONS } from './attachments.tokens.js';
 import { refusalError, rethrowServiceError, serviceError } from './service-errors.js';
@@ -184,6 +184,23 @@ export class AttachmentsService {
 
   /** The bundle's attachments, sorted by name; empty for an unknown bundle. */
   async list(owner: OwnerKey, bundle: string): Promise<Attachment[]> {
+    return (await this.listEntries(owner, bundle)).map((entry) => ({
+      bundle,
+      name: entry.name,
+      mimetype: entry.mimetype,
+      size: entry.size,
+      sha256: entry.sha256,
+      created: new Date(entry.createdAt),
+      updated: new Date(entry.updatedAt),
+    }));
+  }
+
+  /**
+   * Not for host code (use `list`): the same entries with their times as numbers, for the
+   * list route, which writes its JSON straight from them.
+   * @internal
+   */
+  async listEntries(owner: OwnerKey, bundle: string): Promise<ListedAttachment[]> {
     assertBundleId(bundle);
     return this.records.listAttachments(owner, bundle).catch(rethrowServiceError);
   }

@@ -56,6 +56,28 @@ for (const kind of DATABASE_KINDS) {
         assert.deepEqual(await visitor.json('/attachments/unknown-bundle'), []);
       });
 
+      test('list is JSON with an ETag, answers 304 to it, and says what the upload answered', async () => {
+        const visitor = new Visitor(running.baseUrl);
+        const uploaded = await visitor.upload('/attachments/tagged', [
+          ['f', 'zeta "quoted".txt', 'z'],
+          ['f', 'äbc déjà.txt', 'ä'],
+        ]);
+        const answer = (await uploaded.json()) as AttachmentBody[];
+        const listed = await visitor.get('/attachments/tagged');
+        assert.equal(listed.status, 200);
+        assert.equal(listed.headers.get('content-type'), 'application/json; charset=utf-8');
+        const etag = listed.headers.get('etag');
+        assert.ok(etag, 'the list carries an ETag');
+        assert.deepEqual(await listed.json(), answer);
+        // As a browser revalidates (fetch would otherwise add Cache-Control: no-cache, which
+        // asks for the whole answer).
+        const revalidate = { 'if-none-match': etag, 'cache-control': 'max-age=0' };
+        const again = await visitor.get('/attachments/tagged', revalidate);
+        assert.equal(again.status, 304);
+        await visitor.upload('/attachments/tagged', [['f', 'more.txt', 'm']]);
+        assert.equal((await visitor.get('/attachments/tagged', revalidate)).status, 200, 'a changed list is sent again');
+      });
+
       test('download with and without the trailing slash streams the bytes with safe headers', async () => {
         const visitor = new Visitor(running.baseUrl);
         await visitor.upload('/attachments/foo', [['f', 'spam.txt', 'spam\n']]);

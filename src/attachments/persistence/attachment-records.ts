@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource, In, IsNull, LessThan, type EntityManager, type Repository } from 'typeorm';
-import type { Attachment } from '../attachment.js';
+import type { ListedAttachment } from '../attachment.js';
 import { AttachmentEntity } from '../attachment.entity.js';
 import { isPutFunctionInstalled, putInOneCall } from './put-function.js';
 import type { BundleQuotas, QuotaRefusal } from './quotas.js';
@@ -54,10 +54,10 @@ export class AttachmentRecords {
 
   /**
    * A bundle in name order, as the visitor sees it. Plain SQL of only the shown columns, made
-   * into attachments in one step: the list is the hottest read, and for a thousand rows the
+   * into entries in one step: the list is the hottest read, and for a thousand rows the
    * column parsing and the objects in between cost more than the query itself.
    */
-  listAttachments(sessionKey: string, bundle: string): Promise<Attachment[]> {
+  listAttachments(sessionKey: string, bundle: string): Promise<ListedAttachment[]> {
     return this.call(async () => {
       const [session, bundleParameter] = this.dialect.placeholders(2);
       const rows = await this.dataSource.query<ListedRow[]>(
@@ -66,13 +66,12 @@ export class AttachmentRecords {
         [sessionKey, bundle],
       );
       return rows.map((row) => ({
-        bundle,
         name: row.name,
         mimetype: row.mimetype,
         size: Number(row.size),
         sha256: row.sha256,
-        created: new Date(Number(row.created_at)),
-        updated: new Date(Number(row.updated_at)),
+        createdAt: Number(row.created_at),
+        updatedAt: Number(row.updated_at),
       }));
     });
   }

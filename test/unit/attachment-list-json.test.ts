@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { describe, test } from 'node:test';
+import type { ListedAttachment } from '../../src/attachments/attachment.js';
+import { toAttachmentJson } from '../../src/attachments/http/attachment-json.js';
+import { attachmentListJson } from '../../src/attachments/http/attachment-list-json.js';
+
+/** What the list route sent before it wrote its JSON itself: Nest's res.json of the mapped list. */
+function viaStringify(entries: ListedAttachment[], bundleUrl: string, previews: boolean): Buffer {
+  const attachments = entries.map((entry) => ({
+    bundle: 'b',
+    name: entry.name,
+    mimetype: entry.mimetype,
+    size: entry.size,
+    sha256: entry.sha256,
+    created: new Date(entry.createdAt),
+    updated: new Date(entry.updatedAt),
+  }));
+  return Buffer.from(JSON.stringify(attachments.map((attachment) => toAttachmentJson(attachment, bundleUrl, previews))));
+}
+
+function entry(name: string, mimetype = 'text/plain', at = Date.UTC(2026, 11, 5, 7, 30)): ListedAttachment {
+  return { name, mimetype, size: name.length * 3, sha256: 'ab'.repeat(32), createdAt: at - 1, updatedAt: at };
+}
+
+const AWKWARD_NAMES = [
+  'plain.txt',
+  'quote".txt',
+  'back\\slash.txt',
+  'tab\tand\nnewline\u0001.txt',
+  'déjà vu.pdf',
+  '日本語の名前.txt',
+  'emoji 😀.png',
+  'line\u2028separator.txt',
+  'percent %20 and # and ?.txt',
+  '</script>.html',
+];
+
+describe('attachmentListJson', () => {
+  test('writes the same bytes as JSON.stringify of the attachments, for awkward names, with and without previews', () => {
+    const entries = AWKWARD_NAMES.flatMap((name) => [entry(name), entry(`${name}.jpg`, 'image/jpeg')]);
+    for (const previews of [false, true])
+      for (const bundleUrl of ['/attachments/draft-1', '/api/v1/files/b'])
+        assert.deepEqual(attachmentListJson(entries, bundleUrl, previews), viaStringify(entries, bundleUrl, previews));
+  });
+
+  test('an empty bundle is an empty array', () => {
+    assert.equal(attachmentListJson([], '/attachments/b', true).toString(), '[]');
+  });
+
+  test('a list long enough to be written in many chunks comes out whole and parses', () => {
+    const entries = Array.from({ length: 3_000 }, (_, index) =>
+      entry(
+        `${'é'.repeat(randomInt(0, 40))}file-${index}.${index % 3 ? 'txt' : 'png'}`,
+        index % 3 ? 'text/plain' : 'image/png',
+        randomInt(0, 2 ** 44),
+      ),
+    );
+    const written = attachmentListJson(entries, '/attachments/b', true);
+    assert.deepEqual(written, viaStringify(entries, '/attachments/b', true));
+    assert.equal((JSON.parse(written.toString()) as unknown[]).length, 3_000);
+  });
+});
