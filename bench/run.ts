@@ -187,16 +187,26 @@ if (runs('lists') || runs('small') || runs('big')) {
   await sql(stockDb, 'VACUUM ANALYZE baseline_uploads');
 }
 
-async function seedSweep(): Promise<void> {
+/**
+ * Stale attachments of one byte each, `plan.sweepRows` of them, two days old. The stock code
+ * keeps every file on disk. The module keeps such files in their rows (`inline`, as it stores
+ * one-byte uploads by default) or, to measure its sweep of stored blobs, as files in its
+ * DiskStorage (`stored`, as with `inlineMaxSize: 0` or for files above the threshold).
+ */
+async function seedSweep(placement: SweepPlacement): Promise<void> {
   const keys = Array.from({ length: plan.sweepRows }, () => randomBytes(16).toString('hex'));
-  const folders = new Set(keys.map((key) => key.slice(0, 2)));
-  for (const folder of folders) await mkdir(join(dirs.module, 'blobs', folder), { recursive: true });
-  // Synchronous writes: for 100,000 one-byte files, a tight loop beats the thread pool.
-  for (const key of keys) writeFileSync(join(dirs.module, 'blobs', key.slice(0, 2), key), 'x');
+  if (placement === 'stored') {
+    const folders = new Set(keys.map((key) => key.slice(0, 2)));
+    for (const folder of folders) await mkdir(join(dirs.module, 'blobs', folder), { recursive: true });
+    // Synchronous writes: for 100,000 one-byte files, a tight loop beats the thread pool.
+    for (const key of keys) writeFileSync(join(dirs.module, 'blobs', key.slice(0, 2), key), 'x');
+  }
   await sql(
     moduleDb,
-    `INSERT INTO session_attachments (id, session_key, bundle, name, mimetype, size, sha256, storage_key, created_at, updated_at) ` +
-      `SELECT gen_random_uuid()::text, 'old-' || (n % 5000), 'old', 'old-' || n, 'text/plain', 1, repeat('0', 64), k, $2, $2 FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n)`,
+    `INSERT INTO session_attachments (id, session_key, bundle, name, mimetype, size, sha256, storage_key, content, created_at, updated_at) ` +
+      `SELECT gen_random_uuid()::text, 'old-' || (n % 5000), 'old', 'old-' || n, 'text/plain', 1, repeat('0', 64), ` +
+      (placement === 'stored' ? `k, NULL, ` : `'inline:' || gen_random_uuid(), 'x'::bytea, `) +
+      `$2, $2 FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n)`,
     [keys, now - 2 * DAY],
   );
   const paths = keys.map((key) => join(dirs.stock, key));
@@ -223,10 +233,20 @@ function runSweepProcess(): Promise<{ count: number; durationMs: number }> {
   });
 }
 
-const SWEEP_LABEL = `sweep ${plan.sweepRows.toLocaleString('en')} rows (module: 8 visitors uploading meanwhile)`;
+type SweepPlacement = 'inline' | 'stored';
+const SWEEPS: Record<SweepPlacement, { key: string; label: string }> = {
+  inline: {
+    key: 'sweep',
+    label: `sweep ${plan.sweepRows.toLocaleString('en')} 1-byte files, as each stores them (module: in rows; 8 visitors uploading)`,
+  },
+  stored: {
+    key: 'sweep-stored',
+    label: `sweep ${plan.sweepRows.toLocaleString('en')} 1-byte files, module's as stored blobs (8 visitors uploading)`,
+  },
+};
 
 /** The module's expiry sweep, in a process of its own, while eight visitors keep uploading. */
-async function moduleSweep(): Promise<void> {
+async function moduleSweep(placement: SweepPlacement): Promise<void> {
   const url = servers.module.baseUrl + uploadPath('module', 'bench');
   const sweepVisitors = await visitorCookies(url, 8);
   let uploadsDone!: () => void;
@@ -250,11 +270,12 @@ async function moduleSweep(): Promise<void> {
   const report = await runSweepProcess();
   uploads.stop();
   await uploadsStopped;
-  record('sweep', SWEEP_LABEL, 'rows/s', 'higher', 'module', report.count / (report.durationMs / 1000));
+  const { key, label } = SWEEPS[placement];
+  record(key, label, 'rows/s', 'higher', 'module', report.count / (report.durationMs / 1000));
 }
 
 /** The stock code's sweep: what a hand-written cron would do, one DELETE … RETURNING and unlinks. */
-async function stockSweep(): Promise<void> {
+async function stockSweep(placement: SweepPlacement): Promise<void> {
   const started = performance.now();
   const gone = await sql<{ path: string }>(
     stockDb,
@@ -262,7 +283,8 @@ async function stockSweep(): Promise<void> {
   );
   for (let start = 0; start < gone.length; start += 1000)
     await Promise.all(gone.slice(start, start + 1000).map((row) => unlink(row.path).catch(() => undefined)));
-  record('sweep', SWEEP_LABEL, 'rows/s', 'higher', 'stock', gone.length / ((performance.now() - started) / 1000));
+  const { key, label } = SWEEPS[placement];
+  record(key, label, 'rows/s', 'higher', 'stock', gone.length / ((performance.now() - started) / 1000));
 }
 
 /**
@@ -435,11 +457,13 @@ async function lists(): Promise<void> {
 
 async function sweeps(): Promise<void> {
   await inRounds('sweeps', async (round) => {
-    await seedSweep();
-    await settle();
-    // Who sweeps first alternates: the first meets whatever the machine is still doing.
-    const order = [moduleSweep, stockSweep];
-    for (const sweep of round % 2 ? order : order.reverse()) await sweep();
+    for (const placement of ['inline', 'stored'] as const) {
+      await seedSweep(placement);
+      await settle();
+      // Who sweeps first alternates: the first meets whatever the machine is still doing.
+      const order = [moduleSweep, stockSweep];
+      for (const sweep of round % 2 ? order : order.reverse()) await sweep(placement);
+    }
   });
 }
 
