@@ -109,7 +109,10 @@ for (const kind of DATABASE_KINDS) {
     test('the expiry sweep deletes a batch of objects with one DeleteObjects request, not one request each', async () => {
       const visitor = new Visitor(running.baseUrl);
       const names = ['a.txt', 'b.txt', 'c.txt'];
-      const upload = await visitor.upload('/attachments/stale', names.map((name): [string, string, string] => ['f', name, name]));
+      const upload = await visitor.upload(
+        '/attachments/stale',
+        names.map((name): [string, string, string] => ['f', name, name]),
+      );
       assert.equal(upload.status, 201);
       await ageAttachments(running, 2 * DAY, names);
       const sentBefore = commands.length;

@@ -179,9 +179,8 @@ export class AttachmentsSweeper {
     const stored = storedKeys(keys);
     const failed = supportsBulkDeletes(this.storage)
       ? (await this.storage.deleteMany(stored)).length
-      : (await Promise.allSettled(stored.map((key) => this.storage.delete(key)))).filter(
-          (result) => result.status === 'rejected',
-        ).length;
+      : (await Promise.allSettled(stored.map((key) => this.storage.delete(key)))).filter((result) => result.status === 'rejected')
+          .length;
     if (failed > 0) this.logger.warn(`${failed} blob(s) could not be deleted; the orphan sweep will retry`);
   }
 }
