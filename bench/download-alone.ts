@@ -1,12 +1,13 @@
 // `npm run build && node dist/bench/download-alone.js [--quick] [--rounds=N]`: the download row
 // alone. One file uploaded to the demo app as shipped (durable, PostgreSQL), then downloaded in
 // turns through the module and through express.static serving that very blob (the ceiling
-// server), each after a sync, in alternating order. With `BENCH_PROFILE=<folder>` the servers
+// server), each after a sync, in alternating order, by curl (see curl-client.ts). With `BENCH_PROFILE=<folder>` the servers
 // run under `node --cpu-prof` (see bench/support.ts).
 import { join } from 'node:path';
 import pg from 'pg';
 import { settle, startAloneRun } from './alone-run.js';
-import { download, median, startServer, uploadFile } from './support.js';
+import { curlDownload } from './curl-client.js';
+import { median, startServer, uploadFile } from './support.js';
 
 const MiB = 1024 * 1024;
 const quick = process.argv.includes('--quick');
@@ -32,8 +33,8 @@ try {
   const blob = `blobs/${key.slice(0, 2)}/${key}`;
   const results = { module: [] as number[], static: [] as number[] };
   const steps = {
-    module: () => download(`${module.baseUrl}/attachments/big/big.bin`, upload.cookie),
-    static: () => download(`${ceiling.baseUrl}/files/${blob}`),
+    module: () => curlDownload(`${module.baseUrl}/attachments/big/big.bin`, upload.cookie),
+    static: () => curlDownload(`${ceiling.baseUrl}/files/${blob}`),
   };
   for (let round = 1; round <= rounds; round += 1) {
     const order = round % 2 ? (['module', 'static'] as const) : (['static', 'module'] as const);

@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { createTestDatabase, withClient } from '../test/support/databases.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../test/support/postgres-server.js';
 import {
-  download,
   median,
   multipartHead,
   multipartTail,
@@ -26,8 +25,9 @@ import {
   visitorCookies,
 } from './support.js';
 import { spawn } from 'node:child_process';
+import { curlDownload, curlUpload } from './curl-client.js';
 import { benchPreviews } from './previews.js';
-import { tusUploadFile } from './tus.js';
+import { chunksOf, tusUploadFile } from './tus.js';
 
 const MiB = 1024 * 1024;
 const DAY = 24 * 3600_000;
@@ -111,6 +111,7 @@ if (runs('big'))
       for (let i = 0; i < plan.big / MiB; i += 1) yield block;
     })(),
   );
+if (runs('big')) await chunksOf(source, plan.big, TUS_PATCH);
 await writeFile(
   probe,
   (function* () {
@@ -327,7 +328,7 @@ async function bigFiles(): Promise<void> {
     for (const server of order) {
       await settle();
       const { result, peakGrowth } = await withPeakRss(servers[server].pid, () =>
-        uploadFile(servers[server].baseUrl + uploadPath(server, 'bench-big'), source, plan.big, 'big.bin'),
+        curlUpload(servers[server].baseUrl + uploadPath(server, 'bench-big'), source, 'big.bin'),
       );
       if (result.status !== 201) throw new Error(`${server}: big upload answered ${result.status}`);
       cookies[server] = result.cookie;
@@ -338,7 +339,7 @@ async function bigFiles(): Promise<void> {
     for (const server of orderOf(_round, ['module', 'module-nondurable', 'stock', 'ceiling-durable'])) {
       await settle();
       const probeRun = await withPeakRss(servers[server].pid, () =>
-        uploadFile(servers[server].baseUrl + uploadPath(server, 'probe'), probe, plan.probe, 'probe.bin'),
+        curlUpload(servers[server].baseUrl + uploadPath(server, 'probe'), probe, 'probe.bin'),
       );
       record('probe', `upload ${plan.probe / MiB} MiB`, 'MiB/s', 'higher', server, plan.probe / MiB / probeRun.result.seconds);
       record('probe-rss', `  peak RSS growth, ${plan.probe / MiB} MiB file`, 'MiB', 'lower', server, probeRun.peakGrowth / MiB);
@@ -365,10 +366,10 @@ async function bigFiles(): Promise<void> {
     );
     if (!stored) throw new Error('module: the big upload has no row');
     const blob = join('blobs', stored.storage_key.slice(0, 2), stored.storage_key);
-    const downloads: Partial<Record<Server, () => ReturnType<typeof download>>> = {
-      module: () => download(`${servers.module.baseUrl}/attachments/bench-big/big.bin`, cookies.module),
-      stock: () => download(`${servers.stock.baseUrl}/baseline/bench-big/big.bin`),
-      ceiling: () => download(`${servers.ceiling.baseUrl}/files/${blob}`),
+    const downloads: Partial<Record<Server, () => ReturnType<typeof curlDownload>>> = {
+      module: () => curlDownload(`${servers.module.baseUrl}/attachments/bench-big/big.bin`, cookies.module),
+      stock: () => curlDownload(`${servers.stock.baseUrl}/baseline/bench-big/big.bin`),
+      ceiling: () => curlDownload(`${servers.ceiling.baseUrl}/files/${blob}`),
     };
     for (const server of orderOf(_round, ['module', 'stock', 'ceiling'])) {
       // The uploads before left dirty pages (the probe ones of servers that do not fsync).

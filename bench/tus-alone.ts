@@ -4,8 +4,9 @@
 // `BENCH_PROFILE=<folder>` the server runs under `node --cpu-prof` (see bench/support.ts).
 import { join } from 'node:path';
 import { settle, startAloneRun } from './alone-run.js';
-import { median, startServer, uploadFile, withPeakRss } from './support.js';
-import { tusUploadFile } from './tus.js';
+import { curlUpload } from './curl-client.js';
+import { median, startServer, withPeakRss } from './support.js';
+import { chunksOf, tusUploadFile } from './tus.js';
 
 const MiB = 1024 * 1024;
 const quick = process.argv.includes('--quick');
@@ -17,6 +18,7 @@ const PATCH = 8 * MiB;
 const tusOnly = process.argv.includes('--tus-only');
 
 const { database, work, source, end } = await startAloneRun('tus-alone', size);
+await chunksOf(source, size, PATCH);
 const server = await startServer('module', 'module-server', { ...database.env, ATTACHMENTS_DIR: join(work, 'files') });
 
 const results = {
@@ -32,7 +34,7 @@ try {
       async () => {
         await settle();
         const { result, peakGrowth } = await withPeakRss(server.pid, () =>
-          uploadFile(`${server.baseUrl}/attachments/plain`, source, size, 'big.bin'),
+          curlUpload(`${server.baseUrl}/attachments/plain`, source, 'big.bin'),
         );
         if (result.status !== 201) throw new Error(`multipart upload answered ${result.status}`);
         results.multipart.push(size / MiB / result.seconds);

@@ -1,8 +1,12 @@
 // The bench's tus client: a file uploaded as a tus client sends it (creation, then one PATCH
 // after another of `patchSize` bytes on one kept-alive connection, each waiting for the answer
 // of the one before, as tus-js-client and Uppy do).
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { curlSequence } from './curl-client.js';
 
 export interface TusUploadResult {
   status: number;
@@ -22,7 +26,6 @@ function send(
   url: string,
   method: string,
   headers: Record<string, string>,
-  body?: { path: string; start: number; end: number },
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
   return new Promise((done, fail) => {
     const request = httpRequest(url, { method, headers, agent }, (response) => {
@@ -32,17 +35,44 @@ function send(
       response.on('end', () => done({ status: response.statusCode ?? 0, headers: response.headers, text }));
     });
     request.on('error', fail);
-    if (!body) {
-      request.end();
-      return;
-    }
-    const file = createReadStream(body.path, { start: body.start, end: body.end, highWaterMark: 1024 * 1024 });
-    file.on('error', fail);
-    file.pipe(request);
+    request.end();
   });
 }
 
-/** Uploads `source` (`size` bytes) into `bundle` over tus; resolves when the last PATCH is answered. */
+/**
+ * The file cut into PATCH-sized files beside it (made once per source and size, kept for the
+ * run): curl sends each PATCH's body from its own file. Call it before measuring, and settle
+ * after, so that no measurement pays for writing them.
+ */
+const chunkFiles = new Map<string, Promise<string[]>>();
+export function chunksOf(source: string, size: number, patchSize: number): Promise<string[]> {
+  const key = `${source}:${patchSize}`;
+  let chunks = chunkFiles.get(key);
+  if (!chunks) {
+    chunks = (async () => {
+      const folder = `${source}.patches-${patchSize}`;
+      await mkdir(folder, { recursive: true });
+      const paths: string[] = [];
+      for (let offset = 0; offset < size; offset += patchSize) {
+        const path = join(folder, String(offset));
+        await pipeline(
+          createReadStream(source, { start: offset, end: Math.min(offset + patchSize, size) - 1 }),
+          createWriteStream(path),
+        );
+        paths.push(path);
+      }
+      return paths;
+    })();
+    chunkFiles.set(key, chunks);
+  }
+  return chunks;
+}
+
+/**
+ * Uploads `source` (`size` bytes) into `bundle` over tus; resolves when the last PATCH is
+ * answered. The creation goes from Node; the PATCHes from one curl process on one kept-alive
+ * connection (see curl-client.ts for why the big bytes are sent by curl).
+ */
 export async function tusUploadFile(
   baseUrl: string,
   bundle: string,
@@ -52,6 +82,7 @@ export async function tusUploadFile(
   patchSize: number,
   cookie?: string,
 ): Promise<TusUploadResult> {
+  const chunks = await chunksOf(source, size, patchSize);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   try {
     const started = performance.now();
@@ -66,40 +97,30 @@ export async function tusUploadFile(
       throw new Error(`tus creation answered ${created.status}: ${created.text}`);
     const setCookie = created.headers['set-cookie'];
     const session = (Array.isArray(setCookie) ? setCookie[0]?.split(';')[0] : undefined) ?? cookie;
-    let offset = 0;
-    let patches = 0;
-    let last: Awaited<ReturnType<typeof send>> | undefined;
-    let lastPatchSeconds = 0;
-    while (offset < size) {
-      const length = Math.min(patchSize, size - offset);
-      const patchStarted = performance.now();
-      last = await send(
-        agent,
-        baseUrl + location,
-        'PATCH',
-        {
+    const answers = await curlSequence(
+      chunks.map((path, index) => ({
+        url: baseUrl + location,
+        method: 'PATCH',
+        headers: {
           ...TUS,
           ...(session ? { cookie: session } : {}),
           'content-type': 'application/offset+octet-stream',
-          'upload-offset': String(offset),
-          'content-length': String(length),
+          'upload-offset': String(index * patchSize),
         },
-        { path: source, start: offset, end: offset + length - 1 },
-      );
-      patches += 1;
-      lastPatchSeconds = (performance.now() - patchStarted) / 1000;
-      if (last.status !== 204)
-        return { status: last.status, seconds: 0, patches, lastPatchSeconds, cookie: session, attachment: last.text };
-      offset = Number(last.headers['upload-offset']);
-    }
-    const attachment = last?.headers.attachment;
+        body: path,
+      })),
+      'attachment',
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const refused = answers.find((answer) => answer.status !== 204);
+    const last = answers.at(-1)!;
     return {
-      status: last?.status ?? 0,
-      seconds: (performance.now() - started) / 1000,
-      patches,
-      lastPatchSeconds,
+      status: refused?.status ?? last.status,
+      seconds: refused ? 0 : seconds,
+      patches: answers.length,
+      lastPatchSeconds: last.seconds,
       cookie: session,
-      attachment: typeof attachment === 'string' ? attachment : undefined,
+      attachment: last.header || undefined,
     };
   } finally {
     agent.destroy();
