@@ -39,6 +39,12 @@ export abstract class SqlDialect {
   abstract readonly uploadPartsTable: string;
   /** `ORDER BY` text that sorts names in code point order. */
   abstract readonly byName: string;
+  /**
+   * The list's columns, named and typed as `ListedAttachment`'s fields, so that its rows need
+   * no mapping (PostgreSQL's driver gives bigint as text, float8 as a number; every size and
+   * millisecond time is below 2^53, so both are exact).
+   */
+  abstract readonly listColumns: string;
   /** The PostgreSQL put function as SQL (qualified like the table); undefined on SQLite. */
   abstract readonly putFunction: string | undefined;
   /**
@@ -61,6 +67,8 @@ export abstract class SqlDialect {
 
 class PostgresDialect extends SqlDialect {
   readonly byName = 'name COLLATE "C"';
+  readonly listColumns =
+    'name, mimetype, size::float8 AS size, sha256, created_at::float8 AS "createdAt", updated_at::float8 AS "updatedAt"';
   readonly sessionLockStatement = 'SELECT pg_advisory_xact_lock($1, $2)';
   readonly sweepLockStatements = {
     lock: 'SELECT pg_try_advisory_lock($1, 0) AS locked',
@@ -107,6 +115,7 @@ class PostgresDialect extends SqlDialect {
 
 class SqliteDialect extends SqlDialect {
   readonly byName = 'name COLLATE BINARY';
+  readonly listColumns = 'name, mimetype, size, sha256, created_at AS "createdAt", updated_at AS "updatedAt"';
   readonly putFunction = undefined;
   readonly sessionLockStatement = undefined;
   readonly sweepLockStatements = undefined;
