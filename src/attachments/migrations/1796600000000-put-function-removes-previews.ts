@@ -29,7 +29,8 @@ export class PutFunctionRemovesPreviews1796600000000 implements MigrationInterfa
   }
 }
 
-function putFunction(queryRunner: QueryRunner): string {
+/** This migration's function (the next migration's `down` creates it again). */
+export function putFunction(queryRunner: QueryRunner): string {
   const table = qualified(queryRunner, '"session_attachments"');
   const adoptions = qualified(queryRunner, '"session_attachment_adoptions"');
   const previews = qualified(queryRunner, '"session_attachment_previews"');

@@ -7,6 +7,7 @@ import { SessionAttachmentPreviews1796157146965 } from './1796157146965-session-
 import { PutFunctionReportsAdoption1796240000000 } from './1796240000000-put-function-reports-adoption.js';
 import { ResumableUploads1796500000000 } from './1796500000000-resumable-uploads.js';
 import { PutFunctionRemovesPreviews1796600000000 } from './1796600000000-put-function-removes-previews.js';
+import { PutFunctionUpdatesInPlace1796700000000 } from './1796700000000-put-function-updates-in-place.js';
 
 /** The module's migrations, in order: add them to the host DataSource's `migrations`. */
 export const attachmentsMigrations = [
@@ -19,4 +20,5 @@ export const attachmentsMigrations = [
   PutFunctionReportsAdoption1796240000000,
   ResumableUploads1796500000000,
   PutFunctionRemovesPreviews1796600000000,
+  PutFunctionUpdatesInPlace1796700000000,
 ];
