@@ -15,7 +15,6 @@ import {
   type Type,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { pipeline } from 'node:stream/promises';
 import { RESOLVED_ATTACHMENTS_OPTIONS } from './attachments.tokens.js';
 import { isAttachmentsException } from './attachments.errors.js';
 import type { ResolvedAttachmentsOptions } from './attachments.options.js';
@@ -23,7 +22,7 @@ import { AttachmentsService } from './attachments.service.js';
 import { bundleUrlOf, toAttachmentJson, type AttachmentJson } from './http/attachment-json.js';
 import { attachmentListJson } from './http/attachment-list-json.js';
 import { CrossSiteRequestGuard } from './http/cross-site.guard.js';
-import { matchesETag, requestedRange, setDownloadHeaders } from './http/download.js';
+import { matchesETag, requestedRange, sendBody, setDownloadHeaders } from './http/download.js';
 import { AttachmentsFailureFilter } from './http/failure.filter.js';
 import { mountController } from './http/mount-controller.js';
 import { multipartFiles } from './http/multipart-files.js';
@@ -100,8 +99,7 @@ export class AttachmentsController {
       response.end();
       return;
     }
-    // A client that goes away mid-download ends the pipeline; nothing to report to it.
-    await pipeline(body, response).catch(() => undefined);
+    await sendBody(body, response);
   }
 
   @Post(':bundle/delete')

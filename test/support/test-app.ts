@@ -49,6 +49,8 @@ export interface StartOptions extends Pick<DemoServing, 'cors' | 'https' | 'same
   attachmentsDirectory?: string;
   /** Where the app's log goes (default: nowhere); e.g. a `CollectingLogger`. */
   logger?: LoggerService;
+  /** Called before the app listens: a host's own middleware (`app.use`) goes here. */
+  beforeListen?: (app: INestApplication) => void;
 }
 
 /**
@@ -89,6 +91,7 @@ export async function startApp(kind: TestDatabase['kind'], options: StartOptions
     },
   );
   if (options.logger) app.useLogger(options.logger);
+  options.beforeListen?.(app);
   await app.listen(0, '127.0.0.1');
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
   const dataSource = app.get(DataSource);

@@ -1,9 +1,13 @@
 import { create as contentDisposition } from 'content-disposition';
 import type { Request, Response } from 'express';
+import { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import rangeParser from 'range-parser';
 import type { ReadRange } from '../attachment.js';
 import type { StoredAttachment } from '../attachments.service.js';
 import { AttachmentsException } from '../attachments.errors.js';
+import { sendsItself } from '../storage/blob-file-stream.js';
 
 /**
  * The response headers that make a download safe whatever the file holds: always a download
@@ -52,4 +56,26 @@ export function matchesETag(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   if (header.trim() === '*') return true;
   return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
+/**
+ * Sends a download's body and ends the answer. A stream that can write itself (a disk blob)
+ * does, reusing its buffers, but only into Node's own `write`: a host middleware that wraps it
+ * (compression, say) may keep a chunk past its callback or never call back, so such an answer
+ * gets the plain pipe. A client that goes away mid-download ends the sending; nothing to report
+ * to it. A source that fails mid-way cuts the connection, so the client sees an incomplete
+ * answer rather than a short one that looks whole.
+ */
+export async function sendBody(body: Readable, response: Response): Promise<void> {
+  if (!sendsItself(body) || response.write !== ServerResponse.prototype.write) {
+    await pipeline(body, response).catch(() => undefined);
+    return;
+  }
+  try {
+    await body.sendTo(response);
+  } catch (error) {
+    response.destroy(error as Error);
+    return;
+  }
+  if (!response.destroyed) response.end();
 }

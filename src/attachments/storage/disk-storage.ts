@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { close as closeFile, createReadStream, createWriteStream, fdatasync, fsync, open as openFile } from 'node:fs';
+import { close as closeFile, createWriteStream, fdatasync, fsync, open as openFile } from 'node:fs';
 import { mkdir, opendir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { finished, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { AttachmentStorage, ByteRange, ByteSource, ResumableWrites, StoredObject } from './attachment-storage.js';
+import { BlobFileStream } from './blob-file-stream.js';
 import { FolderFlusher, flushFolder } from './folder-flusher.js';
 
 const BLOB_KEY = /^[0-9a-f]{32}$/;
@@ -178,15 +179,10 @@ export class DiskStorage implements AttachmentStorage, ResumableWrites {
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
-    // fs.createReadStream reads with plain fs.read (a FileHandle's stream goes through promises,
-    // measurably slower); waiting for 'open' makes a missing file fail here (ENOENT), not
-    // mid-response.
-    const stream = createReadStream(this.pathOf(key), { start: range?.start, end: range?.end, highWaterMark: 256 * 1024 });
-    await new Promise<void>((opened, failed) => {
-      stream.once('open', () => opened());
-      stream.once('error', failed);
-    });
-    return stream;
+    // Plain fs.read on a descriptor (a FileHandle's stream goes through promises, measurably
+    // slower), opened first so that a missing file fails here (ENOENT), not mid-response; a
+    // download has it write itself into the answer reusing its buffers (blob-file-stream.ts).
+    return BlobFileStream.open(this.pathOf(key), range);
   }
 
   async delete(key: string): Promise<void> {
