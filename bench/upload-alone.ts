@@ -1,0 +1,62 @@
+// `npm run build && node dist/bench/upload-alone.js [--quick] [--rounds=N] [--idle=S]`: the big
+// upload row alone, the module (durable and `durable: false`) against the two ceilings, in
+// turns, each after a sync, in an order that rotates per round, by curl (see curl-client.ts).
+// `--idle=S` waits S seconds before each upload (V8 shrinks an idle server's heap after about a
+// minute, and a busy bench never shows what that does to the next upload). With
+// `BENCH_PROFILE=<folder>` the servers run under `node --cpu-prof` (see bench/support.ts).
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { settle, startAloneRun } from './alone-run.js';
+import { curlUpload } from './curl-client.js';
+import { median, startServer } from './support.js';
+
+const MiB = 1024 * 1024;
+const quick = process.argv.includes('--quick');
+const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+const size = (quick ? 64 : 1024) * MiB;
+const rounds = Number(option('rounds') ?? 3);
+const idleSeconds = Number(option('idle') ?? 0);
+
+const { database, work, source, end } = await startAloneRun('upload-alone', size);
+// The ceilings write into their folder as it is; the module makes its own.
+for (const folder of ['ceiling', 'ceiling-durable']) await mkdir(join(work, folder));
+const servers = {
+  module: await startServer('module', 'module-server', { ...database.env, ATTACHMENTS_DIR: join(work, 'module') }),
+  'module-nondurable': await startServer('module-nondurable', 'module-server', {
+    ...database.env,
+    ATTACHMENTS_DIR: join(work, 'nondurable'),
+    ATTACHMENTS_DURABLE: '0',
+  }),
+  ceiling: await startServer('ceiling', 'ceiling-server', { UPLOAD_DIR: join(work, 'ceiling') }),
+  'ceiling-durable': await startServer('ceiling-durable', 'ceiling-server', {
+    UPLOAD_DIR: join(work, 'ceiling-durable'),
+    DURABLE: '1',
+  }),
+};
+type Name = keyof typeof servers;
+const names = Object.keys(servers) as Name[];
+
+try {
+  const results = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<Name, number[]>;
+  for (let round = 0; round < rounds; round += 1) {
+    const order = names.map((_, index) => names[(index + round) % names.length]!);
+    for (const name of order) {
+      const path = name.startsWith('module') ? '/attachments/big' : '/';
+      await settle();
+      if (idleSeconds > 0) await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
+      const result = await curlUpload(`${servers[name].baseUrl}${path}`, source, 'big.bin');
+      if (result.status !== 201) throw new Error(`${name}: ${result.status}`);
+      results[name].push(size / MiB / result.seconds);
+    }
+    console.log(`round ${round + 1}: ${names.map((name) => `${name} ${results[name].at(-1)!.toFixed(0)}`).join(', ')} MiB/s`);
+  }
+  const medians = Object.fromEntries(names.map((name) => [name, median(results[name])])) as Record<Name, number>;
+  console.log(
+    `${size / MiB} MiB, medians of ${rounds}: ${names.map((name) => `${name} ${medians[name].toFixed(0)}`).join(', ')} MiB/s; ` +
+      `module/ceiling-durable ${(medians.module / medians['ceiling-durable']).toFixed(2)}×, ` +
+      `nondurable/ceiling ${(medians['module-nondurable'] / medians.ceiling).toFixed(2)}×`,
+  );
+} finally {
+  for (const server of Object.values(servers)) await server.stop();
+  await end();
+}
