@@ -23,10 +23,20 @@ export const profileArgs = process.env.BENCH_PROFILE
   ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}`]
   : [];
 
+/**
+ * The V8 flag the demo's `npm start` runs with (package.json; a unit test keeps the two equal),
+ * given to every server of the bench alike, the stock code's and the ceilings' too.
+ * Why: a Nest app's heap is about 32 MB; after a minute idle V8 sets the old generation's
+ * limit about 10 MB above it, and a big transfer then ran a full collection after nearly every
+ * young one (42 to 57 per 1 GiB upload, GC 40 % of the main thread; 160-180 MiB/s against
+ * 306 MiB/s with this flag and 3 full collections; `node dist/bench/upload-alone.js --idle=90`).
+ */
+export const SERVER_NODE_FLAGS = ['--initial-old-space-size=128'];
+
 /** Starts `dist/bench/servers/<script>.js` and waits for its "ready" line. */
 export async function startServer(name: string, script: string, env: Record<string, string>): Promise<BenchServer> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [...profileArgs, `dist/bench/servers/${script}.js`], {
+  const child: ChildProcess = spawn(process.execPath, [...profileArgs, ...SERVER_NODE_FLAGS, `dist/bench/servers/${script}.js`], {
     cwd: projectRoot,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,7 +1,7 @@
 // `npm run build && node dist/bench/upload-alone.js [--quick] [--rounds=N] [--idle=S]`: the big
 // upload row alone, the module (durable and `durable: false`) against the two ceilings, in
 // turns, each after a sync, in an order that rotates per round, by curl (see curl-client.ts).
-// `--idle=S` waits S seconds before each upload (V8 shrinks an idle server's heap after about a
+// `--servers=a,b` measures only those. `--idle=S` waits S seconds before each upload (V8 shrinks an idle server's heap after about a
 // minute, and a busy bench never shows what that does to the next upload). With
 // `BENCH_PROFILE=<folder>` the servers run under `node --cpu-prof` (see bench/support.ts).
 import { mkdir } from 'node:fs/promises';
@@ -34,7 +34,8 @@ const servers = {
   }),
 };
 type Name = keyof typeof servers;
-const names = Object.keys(servers) as Name[];
+// `--servers=module,ceiling-durable`: measure only those (all four run; the others stay idle).
+const names = (option('servers')?.split(',') ?? Object.keys(servers)) as Name[];
 
 try {
   const results = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<Name, number[]>;
