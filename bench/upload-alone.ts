@@ -1,14 +1,15 @@
 // `npm run build && node dist/bench/upload-alone.js [--quick] [--rounds=N] [--idle=S]`: the big
 // upload row alone, the module (durable and `durable: false`) against the two ceilings, in
 // turns, each after a sync, in an order that rotates per round, by curl (see curl-client.ts).
-// `--servers=a,b` measures only those. `--idle=S` waits S seconds before each upload (V8 shrinks an idle server's heap after about a
-// minute, and a busy bench never shows what that does to the next upload). With
-// `BENCH_PROFILE=<folder>` the servers run under `node --cpu-prof` (see bench/support.ts).
+// `--servers=a,b` measures only those. `--idle=S` waits S seconds before each upload (V8
+// shrinks an idle server's heap after about a minute, and a busy bench never shows what that
+// does to the next upload). With `BENCH_PROFILE=<folder>` the servers run under
+// `node --cpu-prof` (see bench/support.ts).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { settle, startAloneRun } from './alone-run.js';
 import { curlUpload } from './curl-client.js';
-import { median, startServer } from './support.js';
+import { median, startServer, type BenchServer } from './support.js';
 
 const MiB = 1024 * 1024;
 const quick = process.argv.includes('--quick');
@@ -17,10 +18,17 @@ const size = (quick ? 64 : 1024) * MiB;
 const rounds = Number(option('rounds') ?? 3);
 const idleSeconds = Number(option('idle') ?? 0);
 
+const SERVERS = ['module', 'module-nondurable', 'ceiling', 'ceiling-durable'] as const;
+type Name = (typeof SERVERS)[number];
+// `--servers=module,ceiling-durable`: measure only those (all four run; the others stay idle).
+const names = (option('servers')?.split(',') ?? [...SERVERS]) as Name[];
+const unknown = names.filter((name) => !SERVERS.includes(name));
+if (unknown.length > 0) throw new Error(`--servers: no server named ${unknown.join(', ')} (there are ${SERVERS.join(', ')})`);
+
 const { database, work, source, end } = await startAloneRun('upload-alone', size);
 // The ceilings write into their folder as it is; the module makes its own.
 for (const folder of ['ceiling', 'ceiling-durable']) await mkdir(join(work, folder));
-const servers = {
+const servers: Record<Name, BenchServer> = {
   module: await startServer('module', 'module-server', { ...database.env, ATTACHMENTS_DIR: join(work, 'module') }),
   'module-nondurable': await startServer('module-nondurable', 'module-server', {
     ...database.env,
@@ -33,9 +41,9 @@ const servers = {
     DURABLE: '1',
   }),
 };
-type Name = keyof typeof servers;
-// `--servers=module,ceiling-durable`: measure only those (all four run; the others stay idle).
-const names = (option('servers')?.split(',') ?? Object.keys(servers)) as Name[];
+/** The ratio of two servers' medians, when both were measured. */
+const ratio = (medians: Partial<Record<Name, number>>, label: string, top: Name, bottom: Name) =>
+  medians[top] !== undefined && medians[bottom] !== undefined ? `; ${label} ${(medians[top] / medians[bottom]).toFixed(2)}×` : '';
 
 try {
   const results = Object.fromEntries(names.map((name) => [name, [] as number[]])) as Record<Name, number[]>;
@@ -51,11 +59,11 @@ try {
     }
     console.log(`round ${round + 1}: ${names.map((name) => `${name} ${results[name].at(-1)!.toFixed(0)}`).join(', ')} MiB/s`);
   }
-  const medians = Object.fromEntries(names.map((name) => [name, median(results[name])])) as Record<Name, number>;
+  const medians = Object.fromEntries(names.map((name) => [name, median(results[name])])) as Partial<Record<Name, number>>;
   console.log(
-    `${size / MiB} MiB, medians of ${rounds}: ${names.map((name) => `${name} ${medians[name].toFixed(0)}`).join(', ')} MiB/s; ` +
-      `module/ceiling-durable ${(medians.module / medians['ceiling-durable']).toFixed(2)}×, ` +
-      `nondurable/ceiling ${(medians['module-nondurable'] / medians.ceiling).toFixed(2)}×`,
+    `${size / MiB} MiB, medians of ${rounds}: ${names.map((name) => `${name} ${medians[name]!.toFixed(0)}`).join(', ')} MiB/s` +
+      ratio(medians, 'module/ceiling-durable', 'module', 'ceiling-durable') +
+      ratio(medians, 'module-nondurable/ceiling', 'module-nondurable', 'ceiling'),
   );
 } finally {
   for (const server of Object.values(servers)) await server.stop();
