@@ -20,7 +20,7 @@ import { isAttachmentsException } from './attachments.errors.js';
 import type { ResolvedAttachmentsOptions } from './attachments.options.js';
 import { AttachmentsService } from './attachments.service.js';
 import { bundleUrlOf, toAttachmentJson, type AttachmentJson } from './http/attachment-json.js';
-import { attachmentListJson } from './http/attachment-list-json.js';
+import { AttachmentListJson } from './http/attachment-list-json.js';
 import { CrossSiteRequestGuard } from './http/cross-site.guard.js';
 import { matchesETag, requestedRange, sendBody, setDownloadHeaders } from './http/download.js';
 import { AttachmentsFailureFilter } from './http/failure.filter.js';
@@ -57,8 +57,10 @@ export class AttachmentsController {
 
   @Get(':bundle')
   async list(@Req() request: Request, @Res() response: Response, @Param('bundle') bundle: string): Promise<void> {
-    const entries = await this.attachments.listEntries(await this.owners.of(request), bundle);
-    const body = attachmentListJson(entries, bundleUrlOf(request.originalUrl), this.options.previews !== undefined);
+    const owner = await this.owners.of(request);
+    const json = new AttachmentListJson(bundleUrlOf(request.originalUrl), this.options.previews !== undefined);
+    await this.attachments.visitEntries(owner, bundle, (entry) => json.add(entry));
+    const body = json.finish();
     // What Nest's res.json would send (Express's send still adds the ETag and answers 304),
     // from bytes made without one large string: see attachment-list-json.ts.
     response.setHeader('Content-Type', 'application/json; charset=utf-8');

@@ -184,25 +184,30 @@ export class AttachmentsService {
 
   /** The bundle's attachments, sorted by name; empty for an unknown bundle. */
   async list(owner: OwnerKey, bundle: string): Promise<Attachment[]> {
-    return (await this.listEntries(owner, bundle)).map((entry) => ({
-      bundle,
-      name: entry.name,
-      mimetype: entry.mimetype,
-      size: entry.size,
-      sha256: entry.sha256,
-      created: new Date(entry.createdAt),
-      updated: new Date(entry.updatedAt),
-    }));
+    const attachments: Attachment[] = [];
+    await this.visitEntries(owner, bundle, (entry) =>
+      attachments.push({
+        bundle,
+        name: entry.name,
+        mimetype: entry.mimetype,
+        size: entry.size,
+        sha256: entry.sha256,
+        created: new Date(entry.createdAt),
+        updated: new Date(entry.updatedAt),
+      }),
+    );
+    return attachments;
   }
 
   /**
-   * Not for host code (use `list`): the same entries with their times as numbers, for the
-   * list route, which writes its JSON straight from them.
+   * Not for host code (use `list`): the same entries in the same order, with their times as
+   * numbers, handed to `visit` one at a time, for the list route, which writes its JSON
+   * straight from them and keeps none.
    * @internal
    */
-  async listEntries(owner: OwnerKey, bundle: string): Promise<ListedAttachment[]> {
+  async visitEntries(owner: OwnerKey, bundle: string, visit: (entry: ListedAttachment) => void): Promise<void> {
     assertBundleId(bundle);
-    return this.records.listAttachments(owner, bundle).catch(rethrowServiceError);
+    await this.records.visitAttachments(owner, bundle, visit).catch(rethrowServiceError);
   }
 
   /** One attachment with its storage key; `not_found` when it is missing or someone else's. */

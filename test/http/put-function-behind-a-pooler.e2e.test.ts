@@ -43,6 +43,6 @@ describe('the put function behind a pooler in transaction mode (postgres)', () =
       assert.equal(await visitor.text('/attachments/pooled/a.txt'), content);
     }
     assert.equal(await running.rowCount(), 1);
-    assert.equal(warnings.filter((warning) => /prepared call of .*session_attachments_put/.test(warning)).length, 1);
+    assert.equal(warnings.filter((warning) => /prepared statement .*session_attachments_put/.test(warning)).length, 1);
   });
 });

@@ -7,7 +7,8 @@ const CHUNK_UNITS = 16_384;
 
 /**
  * The list route's body: the same bytes as `JSON.stringify` of `toAttachmentJson` for each
- * attachment (same keys, same order, same escaping), written straight from the rows.
+ * attachment (same keys, same order, same escaping), written straight from the rows as they
+ * arrive (`add`), then taken whole (`finish`).
  *
  * Why not `JSON.stringify`: a thousand attachments are about 240 KB of JSON. Built as objects
  * and then one string, that string lands in V8's large-object space and is copied again into
@@ -15,26 +16,45 @@ const CHUNK_UNITS = 16_384;
  * than on its query. Here each row is one short template, and the text goes into a Buffer every
  * 16 K units, so nothing large ever lives on the JavaScript heap.
  */
-export function attachmentListJson(attachments: readonly ListedAttachment[], bundleUrl: string, previews: boolean): Buffer {
-  const buffers: Buffer[] = [];
-  let length = 0;
-  let text = '[';
-  for (let index = 0; index < attachments.length; index += 1) {
-    const attachment = attachments[index]!;
-    const url = `${bundleUrl}/${encodeURIComponent(attachment.name)}`;
-    text +=
-      `${index === 0 ? '' : ','}{"name":${JSON.stringify(attachment.name)},"mimetype":${JSON.stringify(attachment.mimetype)},` +
+export class AttachmentListJson {
+  private readonly buffers: Buffer[] = [];
+  private length = 0;
+  private text = '[';
+  private count = 0;
+
+  constructor(
+    private readonly bundleUrl: string,
+    private readonly previews: boolean,
+  ) {}
+
+  add(attachment: ListedAttachment): void {
+    const url = `${this.bundleUrl}/${encodeURIComponent(attachment.name)}`;
+    this.text +=
+      `${this.count === 0 ? '' : ','}{"name":${JSON.stringify(attachment.name)},"mimetype":${JSON.stringify(attachment.mimetype)},` +
       `"size":${JSON.stringify(attachment.size)},"created":"${isoTimestamp(attachment.createdAt)}",` +
       `"updated":"${isoTimestamp(attachment.updatedAt)}","sha256":${JSON.stringify(attachment.sha256)},"url":${JSON.stringify(url)}` +
-      (previews && isPreviewable(attachment.mimetype) ? `,"preview":${JSON.stringify(`${url}/preview`)}}` : '}');
-    if (text.length >= CHUNK_UNITS) {
-      const buffer = Buffer.from(text);
-      buffers.push(buffer);
-      length += buffer.byteLength;
-      text = '';
+      (this.previews && isPreviewable(attachment.mimetype) ? `,"preview":${JSON.stringify(`${url}/preview`)}}` : '}');
+    this.count += 1;
+    if (this.text.length >= CHUNK_UNITS) {
+      const buffer = Buffer.from(this.text);
+      this.buffers.push(buffer);
+      this.length += buffer.byteLength;
+      this.text = '';
     }
   }
-  const last = Buffer.from(`${text}]`);
-  buffers.push(last);
-  return buffers.length === 1 ? last : Buffer.concat(buffers, length + last.byteLength);
+
+  /** The whole array; the writer is spent. */
+  finish(): Buffer {
+    const last = Buffer.from(`${this.text}]`);
+    this.text = '';
+    if (this.buffers.length === 0) return last;
+    return Buffer.concat([...this.buffers, last], this.length + last.byteLength);
+  }
+}
+
+/** The body for entries at hand (see `AttachmentListJson`). */
+export function attachmentListJson(attachments: readonly ListedAttachment[], bundleUrl: string, previews: boolean): Buffer {
+  const json = new AttachmentListJson(bundleUrl, previews);
+  for (const attachment of attachments) json.add(attachment);
+  return json.finish();
 }

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, In, IsNull, LessThan, type EntityManager, type Repository } from 'typeorm';
 import type { ListedAttachment } from '../attachment.js';
 import { AttachmentEntity } from '../attachment.entity.js';
+import { namedQueryEach } from './named-statement.js';
 import { isPutFunctionInstalled, putInOneCall } from './put-function.js';
 import type { BundleQuotas, QuotaRefusal } from './quotas.js';
 import { SessionLock } from './session-lock.js';
@@ -53,19 +54,41 @@ export class AttachmentRecords {
   ) {}
 
   /**
-   * A bundle in name order, as the visitor sees it: plain SQL of only the shown columns, whose
-   * rows are the entries as they come (see `listColumns`). The list is the hottest read, and for
-   * a thousand rows the column parsing and the objects in between cost more than the query.
+   * A bundle in name order, as the visitor sees it, handed to `visit` one entry at a time:
+   * plain SQL of only the shown columns, whose rows are the entries as they come (see
+   * `listColumns`). The list is the hottest read: for a thousand rows, the column parsing and
+   * the objects in between cost more than the query, and a thousand rows held at once were
+   * promoted out of the young generation by the collections that ran meanwhile. On PostgreSQL
+   * the statement is prepared once per connection and no row outlives its visit (see
+   * `namedQueryEach`).
    */
-  listAttachments(sessionKey: string, bundle: string): Promise<ListedAttachment[]> {
-    return this.call(async () => {
-      const [session, bundleParameter] = this.dialect.placeholders(2);
-      return this.dataSource.query<ListedAttachment[]>(
-        `SELECT ${this.dialect.listColumns} FROM ${this.dialect.table} ` +
-          `WHERE session_key = ${session} AND bundle = ${bundleParameter} ORDER BY ${this.dialect.byName}`,
-        [sessionKey, bundle],
+  async visitAttachments(sessionKey: string, bundle: string, visit: (entry: ListedAttachment) => void): Promise<void> {
+    // What `visit` throws is the caller's own failure, not a database's: it is rethrown as is.
+    let visitFailed: { error: unknown } | undefined;
+    const guardedVisit = (entry: ListedAttachment) => {
+      try {
+        visit(entry);
+      } catch (error) {
+        visitFailed = { error };
+        throw error;
+      }
+    };
+    const [session, bundleParameter] = this.dialect.placeholders(2);
+    try {
+      await this.call(() =>
+        namedQueryEach<ListedAttachment>(
+          this.dataSource,
+          `list ${this.dialect.table.replaceAll('"', '')}`,
+          `SELECT ${this.dialect.listColumns} FROM ${this.dialect.table} ` +
+            `WHERE session_key = ${session} AND bundle = ${bundleParameter} ORDER BY ${this.dialect.byName}`,
+          [sessionKey, bundle],
+          guardedVisit,
+        ),
       );
-    });
+    } catch (error) {
+      if (visitFailed) throw visitFailed.error;
+      throw error;
+    }
   }
 
   /** One row with its inline content, in one query (a small file's download is one round trip). */
