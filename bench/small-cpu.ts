@@ -75,7 +75,10 @@ for (const entry of (process.env.SMALL_CPU_BUILDS ?? '').split(',').filter(Boole
 }
 for (const [key, value] of Object.entries(process.env)) {
   if (!key.startsWith('SMALL_CPU_ENV_') || !value) continue;
-  const env = Object.fromEntries(value.split(',').map((pair) => pair.split('=') as [string, string]));
+  // Split at the first '=' only: a value may hold one itself (NODE_OPTIONS=--flag=value).
+  const env = Object.fromEntries(
+    value.split(',').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
   plans.push(await modulePlan(key.slice('SMALL_CPU_ENV_'.length).toLowerCase(), 'dist/bench/servers/module-server.js', env));
 }
 {

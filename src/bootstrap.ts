@@ -65,14 +65,14 @@ export async function createDemoApp(config: DemoConfig, options: DemoOverrides &
   return app;
 }
 
-function sessionMiddleware(config: DemoConfig, store: Store | undefined, sameSite: 'lax' | 'none') {
+function sessionMiddleware(config: DemoConfig, store: Store, sameSite: 'lax' | 'none') {
   let secret = config.sessionSecret;
   if (!secret) {
     secret = ephemeralSecret();
     new Logger('Demo').warn('SESSION_SECRET is not set: using a random one, so sessions end when the process restarts');
   }
   return session({
-    ...(store ? { store } : {}),
+    store,
     name: 'attachments.sid',
     secret,
     resave: false,

@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
 import session, { type Store } from 'express-session';
+import { DemoMemoryStore } from './demo-memory-store.js';
 
 /**
  * Where the demo keeps sessions when several instances must share them: PostgreSQL or Redis.
- * Undefined means this process's memory (express-session's MemoryStore).
+ * Undefined means this process's memory (express-session's MemoryStore, see demo-memory-store.ts).
  */
 export type DemoSessionStoreConfig = { kind: 'postgres'; url: string } | { kind: 'redis'; url: string };
 
@@ -30,8 +31,7 @@ export function sessionStoreFromEnv(env: NodeJS.ProcessEnv): DemoSessionStoreCon
 }
 
 export interface OpenSessionStore {
-  /** Undefined for the MemoryStore, which express-session makes itself. */
-  store: Store | undefined;
+  store: Store;
   /** Ends the store's connections and timers (the MemoryStore has none). */
   close(): Promise<void>;
 }
@@ -48,7 +48,7 @@ export async function openSessionStore(config: DemoSessionStoreConfig | undefine
       "Sessions are kept in this process's memory (MemoryStore): they end when it restarts and other instances " +
         'cannot see them; set DATABASE_URL (PostgreSQL) or REDIS_URL (Redis) to share them',
     );
-    return { store: undefined, close: async () => undefined };
+    return { store: new DemoMemoryStore(), close: async () => undefined };
   }
   const opened = config.kind === 'redis' ? await openRedis(config.url) : await openPostgres(config.url);
   logger.log(
