@@ -19,8 +19,9 @@ function viaStringify(entries: ListedAttachment[], bundleUrl: string, previews: 
   return Buffer.from(JSON.stringify(attachments.map((attachment) => toAttachmentJson(attachment, bundleUrl, previews))));
 }
 
-function entry(name: string, mimetype = 'text/plain', at = Date.UTC(2026, 11, 5, 7, 30)): ListedAttachment {
-  return { name, mimetype, size: name.length * 3, sha256: 'ab'.repeat(32), createdAt: at - 1, updatedAt: at };
+/** A replaced file (updated after it was created) by default; `replaced: false`, one never replaced. */
+function entry(name: string, mimetype = 'text/plain', at = Date.UTC(2026, 11, 5, 7, 30), replaced = true): ListedAttachment {
+  return { name, mimetype, size: name.length * 3, sha256: 'ab'.repeat(32), createdAt: replaced ? at - 1 : at, updatedAt: at };
 }
 
 const AWKWARD_NAMES = [
@@ -38,7 +39,11 @@ const AWKWARD_NAMES = [
 
 describe('attachmentListJson', () => {
   test('writes the same bytes as JSON.stringify of the attachments, for awkward names, with and without previews', () => {
-    const entries = AWKWARD_NAMES.flatMap((name) => [entry(name), entry(`${name}.jpg`, 'image/jpeg')]);
+    const entries = AWKWARD_NAMES.flatMap((name) => [
+      entry(name),
+      entry(`${name}.jpg`, 'image/jpeg'),
+      entry(`${name}.kept`, 'text/plain', Date.UTC(2026, 11, 5, 7, 31), false),
+    ]);
     for (const previews of [false, true])
       for (const bundleUrl of ['/attachments/draft-1', '/api/v1/files/b'])
         assert.deepEqual(attachmentListJson(entries, bundleUrl, previews), viaStringify(entries, bundleUrl, previews));

@@ -29,10 +29,13 @@ export class AttachmentListJson {
 
   add(attachment: ListedAttachment): void {
     const url = `${this.bundleUrl}/${encodeURIComponent(attachment.name)}`;
+    const created = isoTimestamp(attachment.createdAt);
+    // A file never replaced was updated when it was created: one string for both.
+    const updated = attachment.updatedAt === attachment.createdAt ? created : isoTimestamp(attachment.updatedAt);
     this.text +=
       `${this.count === 0 ? '' : ','}{"name":${JSON.stringify(attachment.name)},"mimetype":${JSON.stringify(attachment.mimetype)},` +
-      `"size":${JSON.stringify(attachment.size)},"created":"${isoTimestamp(attachment.createdAt)}",` +
-      `"updated":"${isoTimestamp(attachment.updatedAt)}","sha256":${JSON.stringify(attachment.sha256)},"url":${JSON.stringify(url)}` +
+      `"size":${JSON.stringify(attachment.size)},"created":"${created}",` +
+      `"updated":"${updated}","sha256":${JSON.stringify(attachment.sha256)},"url":${JSON.stringify(url)}` +
       (this.previews && isPreviewable(attachment.mimetype) ? `,"preview":${JSON.stringify(`${url}/preview`)}}` : '}');
     this.count += 1;
     if (this.text.length >= CHUNK_UNITS) {
