@@ -4,23 +4,12 @@
 import { Logger } from '@nestjs/common';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DataSource, type QueryRunner } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { namedQueryEach } from '../../src/attachments/persistence/named-statement.js';
 import { DATABASE_KINDS } from '../support/databases.js';
+import { onEveryPooledConnection } from '../support/pooled-connections.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
-
-/** Runs `sql` on every connection of the app's pool (all checked out at once, so each is a different one). */
-async function onEveryPooledConnection(dataSource: DataSource, sql: string): Promise<void> {
-  const size = (dataSource.options as { poolSize?: number }).poolSize ?? 10;
-  const runners: QueryRunner[] = Array.from({ length: size }, () => dataSource.createQueryRunner());
-  try {
-    await Promise.all(runners.map((runner) => runner.connect()));
-    await Promise.all(runners.map((runner) => runner.query(sql)));
-  } finally {
-    await Promise.all(runners.map((runner) => runner.release()));
-  }
-}
 
 describe('the list behind a pooler in transaction mode (postgres)', () => {
   let running: RunningApp;
