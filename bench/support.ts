@@ -69,6 +69,18 @@ export async function rssOf(pid: number): Promise<number> {
   return Number(kilobytes) * 1024;
 }
 
+/**
+ * CPU time a process has used so far, user and system, in milliseconds (Linux /proc; clock
+ * ticks of 10 ms, so a figure is only as fine as that).
+ */
+export async function cpuMsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const [utime, stime] = [Number(fields[11]), Number(fields[12])];
+  return (utime + stime) * 10;
+}
+
 /** Samples a process's RSS until `work` settles; returns work's result and the peak growth. */
 export async function withPeakRss<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peakGrowth: number }> {
   const baseline = await rssOf(pid);

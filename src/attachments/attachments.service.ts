@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import type { EntityManager } from 'typeorm';
 import type { Attachment, IncomingFile, ListedAttachment, OpenedAttachment, ReadRange } from './attachment.js';
@@ -37,8 +37,10 @@ export type TakeHandler = (file: OpenedAttachment) => Promise<void>;
  * blob (which the sweep removes), never a row without its bytes.
  */
 @Injectable()
-export class AttachmentsService {
+export class AttachmentsService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Attachments');
+  /** Deletions of replaced bytes that an answer did not wait for (see `deleteReplaced`). */
+  private readonly replacedDeletions = new Set<Promise<void>>();
 
   constructor(
     private readonly records: AttachmentRecords,
@@ -93,7 +95,7 @@ export class AttachmentsService {
       throw refusalError(result, this.options.limits);
     }
     // The superseded copies never had a row, so no preview was made of them.
-    await this.deleteBlobs([...result.replacedKeys, ...superseded], result.removedPreviews);
+    this.deleteReplaced([...result.replacedKeys, ...superseded], result.removedPreviews);
     await this.followAdoption(owner, result.adoptedInto);
     return result.saved.map(toAttachment);
   }
@@ -120,7 +122,7 @@ export class AttachmentsService {
     }
     const result = await this.records.upsert(owner, bundle, [row], this.options.limits, { first }).catch(rethrowServiceError);
     if (typeof result === 'string') throw refusalError(result, this.options.limits);
-    await this.deleteBlobs(result.replacedKeys, result.removedPreviews);
+    this.deleteReplaced(result.replacedKeys, result.removedPreviews);
     await this.followAdoption(owner);
     return toAttachment(result.saved[0]!);
   }
@@ -353,6 +355,38 @@ export class AttachmentsService {
           maxBytes: fileSize,
           tooLarge: () => AttachmentsException.create('file_too_large', `at most ${fileSize} bytes per file`),
         };
+  }
+
+  /**
+   * Deletes the bytes an upload replaced without making its answer wait: no row points at them
+   * any more (the same commit that stored the new file let go of them), so no reader can reach
+   * them, and their deletion is housekeeping. Awaiting it cost the uploader the unlink of the
+   * old file, which the kernel spends freeing its pages and blocks: 21 ms for 64 MiB, 340 ms
+   * for 1 GiB on the bench's machine, as long as a fifth of the upload itself. Explicit
+   * deletions (remove, clear, take) still answer only once the bytes are gone. Deletions still
+   * running when the app shuts down are awaited; one a crash interrupts leaves an orphan for
+   * the sweep, as a failed deletion does.
+   */
+  private deleteReplaced(keys: string[], removedPreviews: string[] | undefined): void {
+    if (keys.length === 0 && !removedPreviews?.length) return;
+    const deletion: Promise<void> = this.deleteBlobs(keys, removedPreviews)
+      .catch((error: unknown) => this.logger.warn(`Could not delete replaced files; the orphan sweep will: ${String(error)}`))
+      .finally(() => this.replacedDeletions.delete(deletion));
+    this.replacedDeletions.add(deletion);
+  }
+
+  /**
+   * Not for host code: settles once every deletion of replaced bytes started so far has (for
+   * tests that look at the storage right after a replacing upload).
+   * @internal
+   */
+  async replacedDeleted(): Promise<void> {
+    await Promise.all(this.replacedDeletions);
+  }
+
+  /** At shutdown, before the database connection closes: the deletions still running finish. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.replacedDeleted();
   }
 
   /**

@@ -73,6 +73,7 @@ for (const kind of DATABASE_KINDS) {
 
       assert.equal((await visitor.upload('/attachments/s3', [['f', 'note.txt', 'second']])).status, 201);
       assert.equal(await visitor.text('/attachments/s3/note.txt'), 'second');
+      await running.replacedDeleted();
       assert.equal((await bucketKeys(bucket)).length, 2, 'the replaced object is deleted');
 
       assert.equal((await visitor.delete('/attachments/s3/big.bin')).status, 204);

@@ -15,8 +15,9 @@ export function countingSharp(): { sharp: PreviewSharp; calls: () => number } {
   };
 }
 
-/** Rows in the previews table. */
+/** Rows in the previews table, once the deletions that follow a replacing upload have finished. */
 export async function previewRowCount(running: RunningApp): Promise<number> {
+  await running.replacedDeleted();
   const [row] = await running.app
     .get(DataSource)
     .query<Array<{ n: string | number }>>('SELECT COUNT(*) AS n FROM session_attachment_previews');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import type { AttachmentsModuleExtras, AttachmentsModuleOptions } from '../../src/attachments/index.js';
 import { sqlDialectFor } from '../../src/attachments/persistence/sql-dialect.js';
-import { DiskStorage } from '../../src/attachments/index.js';
+import { AttachmentsService, DiskStorage } from '../../src/attachments/index.js';
 import { createDemoApp, type DemoServing } from '../../src/bootstrap.js';
 import type { DemoSessionStoreConfig } from '../../src/demo-session-store.js';
 import { createTestDatabase, type TestDatabase } from './databases.js';
@@ -19,14 +19,19 @@ export interface RunningApp {
   baseUrl: string;
   database: TestDatabase;
   attachmentsDirectory: string;
-  /** Files under the storage's blobs folder: the bytes the app keeps. */
+  /**
+   * Files under the storage's blobs folder: the bytes the app keeps, once the deletions of
+   * replaced files (which an upload's answer does not wait for) have finished.
+   */
   blobCount(): Promise<number>;
   /** Files under the storage's temporary folder: interrupted or running writes. */
   temporaryCount(): Promise<number>;
   /** Rows in the attachments table. */
   rowCount(): Promise<number>;
-  /** Files whose bytes the app keeps: blobs in the storage plus rows that hold their bytes. */
+  /** Files whose bytes the app keeps: blobs in the storage plus rows that hold their bytes (as blobCount). */
   heldFileCount(): Promise<number>;
+  /** Settles once the deletions of replaced files started so far have finished. */
+  replacedDeleted(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -95,18 +100,24 @@ export async function startApp(kind: TestDatabase['kind'], options: StartOptions
   await app.listen(0, '127.0.0.1');
   const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
   const dataSource = app.get(DataSource);
+  const replacedDeleted = () => app.get(AttachmentsService).replacedDeleted();
   return {
     app,
     baseUrl: `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`,
     database,
     attachmentsDirectory,
-    blobCount: () => countFiles(join(attachmentsDirectory, 'blobs')),
+    replacedDeleted,
+    blobCount: async () => {
+      await replacedDeleted();
+      return countFiles(join(attachmentsDirectory, 'blobs'));
+    },
     temporaryCount: () => countFiles(join(attachmentsDirectory, 'tmp')),
     rowCount: async () => {
       const [row] = await dataSource.query<Array<{ n: string | number }>>('SELECT COUNT(*) AS n FROM session_attachments');
       return Number(row?.n);
     },
     heldFileCount: async () => {
+      await replacedDeleted();
       const [row] = await dataSource.query<Array<{ n: string | number }>>(
         `SELECT COUNT(*) AS n FROM ${sqlDialectFor(dataSource).table} WHERE content IS NOT NULL`,
       );
