@@ -1,13 +1,13 @@
-// `npm run build && node dist/bench/upload-alone.js [--quick] [--rounds=N] [--idle=S]`: the big
-// upload row alone, the module (durable and `durable: false`) against the two ceilings and the
-// stock code (Multer + TypeORM, on the same database), in
-// turns, each after a sync, in an order that rotates per round, by curl (see curl-client.ts).
-// `--servers=a,b` measures only those. `--idle=S` waits S seconds before each upload (V8
-// shrinks an idle server's heap after about a minute, and a busy bench never shows what that
-// does to the next upload). `--replace`: each server's uploads come from one visitor under one
-// name, so every upload after the first replaces the one before (the module then also lets go
-// of the old file; the other servers keep every file). With `BENCH_PROFILE=<folder>` the servers run under
-// `node --cpu-prof` (see bench/support.ts).
+// `npm run build && node dist/bench/upload-alone.js [--quick] [--rounds=N] [--idle=S] [--replace]
+// [--servers=a,b]`: the big upload row alone, the module (durable and `durable: false`) against
+// the two ceilings and the stock code (Multer + TypeORM, on the same database), in turns, each
+// after a sync, in an order that rotates per round, by curl (see curl-client.ts), with each
+// server's CPU per MiB. `--servers=a,b` measures only those. `--idle=S` waits S seconds before
+// each upload (V8 shrinks an idle server's heap after about a minute, and a busy bench never
+// shows what that does to the next upload). `--replace`: each server's uploads come from one
+// visitor under one name, so every upload after the first replaces the one before (the module
+// then also lets go of the old file; the other servers keep every file). With
+// `BENCH_PROFILE=<folder>` the servers run under `node --cpu-prof` (see bench/support.ts).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { settle, startAloneRun } from './alone-run.js';

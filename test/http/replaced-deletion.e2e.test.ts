@@ -3,13 +3,13 @@
 // per GiB). The old bytes are unreachable from the commit on, are deleted right after, and the
 // app waits for such deletions before it shuts down.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AttachmentsService, DiskStorage } from '../../src/attachments/index.js';
 import { DATABASE_KINDS } from '../support/databases.js';
-import { startApp, type RunningApp } from '../support/test-app.js';
+import { countFiles, startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 
 /** A DiskStorage whose deletions wait at a gate the test opens. */
@@ -34,10 +34,8 @@ class GatedDeletes extends DiskStorage {
   }
 }
 
-async function blobFiles(directory: string): Promise<number> {
-  const entries = await readdir(join(directory, 'blobs'), { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((entry) => entry.isFile()).length;
-}
+/** Blob files as they are now (RunningApp.blobCount would wait for the held deletions). */
+const blobFiles = (directory: string) => countFiles(join(directory, 'blobs'));
 
 /** Lets every callback and I/O completion that is ready run, a few times over. */
 async function turns(count: number): Promise<void> {
@@ -72,7 +70,7 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(await blobFiles(running.attachmentsDirectory), blobs + 1, 'the old file waits at the gate');
 
       storage.release();
-      await running.app.get(AttachmentsService).replacedDeleted();
+      await running.replacedDeleted();
       assert.equal(await blobFiles(running.attachmentsDirectory), blobs, 'then it is deleted');
     });
 

@@ -131,7 +131,8 @@ export async function startApp(kind: TestDatabase['kind'], options: StartOptions
   };
 }
 
-async function countFiles(folder: string): Promise<number> {
+/** Files under `folder`, at any depth, as they are now (0 for a missing folder). */
+export async function countFiles(folder: string): Promise<number> {
   const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(() => []);
   return entries.filter((entry) => entry.isFile()).length;
 }
