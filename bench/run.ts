@@ -12,10 +12,13 @@ import { join } from 'node:path';
 import { createTestDatabase, withClient } from '../test/support/databases.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../test/support/postgres-server.js';
 import {
+  cpuMsOf,
+  cpuSecondsOf,
   median,
   multipartHead,
   multipartTail,
   multipartType,
+  postgresCpuSeconds,
   profileArgs,
   projectRoot,
   startServer,
@@ -40,9 +43,14 @@ const only = process.argv
   ?.slice('--only='.length)
   .split(',');
 const runs = (measure: string) => only === undefined || only.includes(measure);
+// `--rounds=N`: more rounds than three, for firmer medians where rounds differ widely.
+const roundsOption = process.argv.find((arg) => arg.startsWith('--rounds='))?.slice('--rounds='.length);
+const rounds = roundsOption === undefined ? 3 : Number(roundsOption);
+if (!Number.isInteger(rounds) || rounds < 1)
+  throw new Error(`--rounds must be a whole number of at least 1, not ${roundsOption}`);
 const plan = quick
-  ? { big: 64 * MiB, probe: 16 * MiB, burstSeconds: 3, listRows: 20_000, listSeconds: 2, sweepRows: 5_000, rounds: 3 }
-  : { big: 1024 * MiB, probe: 64 * MiB, burstSeconds: 15, listRows: 1_000_000, listSeconds: 10, sweepRows: 100_000, rounds: 3 };
+  ? { big: 64 * MiB, probe: 16 * MiB, burstSeconds: 3, listRows: 20_000, listSeconds: 2, sweepRows: 5_000, rounds }
+  : { big: 1024 * MiB, probe: 64 * MiB, burstSeconds: 15, listRows: 1_000_000, listSeconds: 10, sweepRows: 100_000, rounds };
 
 /** Every server the bench runs, by the name the table and the JSON give it. */
 const SERVERS = {
@@ -327,12 +335,16 @@ async function bigFiles(): Promise<void> {
     const cookies: Partial<Record<Server, string>> = {};
     for (const server of order) {
       await settle();
+      const cpuBefore = await cpuMsOf(servers[server].pid);
       const { result, peakGrowth } = await withPeakRss(servers[server].pid, () =>
         curlUpload(servers[server].baseUrl + uploadPath(server, 'bench-big'), source, 'big.bin'),
       );
+      const cpu = (await cpuMsOf(servers[server].pid)) - cpuBefore;
       if (result.status !== 201) throw new Error(`${server}: big upload answered ${result.status}`);
       cookies[server] = result.cookie;
       record('upload', `upload ${plan.big / MiB} MiB`, 'MiB/s', 'higher', server, plan.big / MiB / result.seconds);
+      // What the server spent, all its threads: unlike MiB/s, barely moved by what else runs.
+      record('upload-cpu', '  server CPU per MiB', 'ms', 'lower', server, cpu / (plan.big / MiB));
       record('upload-rss', `  peak RSS growth, ${plan.big / MiB} MiB file`, 'MiB', 'lower', server, peakGrowth / MiB);
     }
     // A smaller file's RSS growth and speed (the module's memory must stay flat in file size).
@@ -423,13 +435,34 @@ async function smallBursts(): Promise<void> {
         });
       };
       await burst(1);
+      const cpuBefore = await serverAndPostgresCpu(server);
       const result = await burst(plan.burstSeconds);
+      const cpuAfter = await serverAndPostgresCpu(server);
       if (result.non2xx > 0 || result.errors > 0)
         log(`  ${server}: ${result.non2xx} non-2xx, ${result.errors} errors in the 1 KiB burst`);
       record('small', '1 KiB uploads, 32 connections', 'req/s', 'higher', server, result.requests.average);
       record('small-p99', '  p99 latency', 'ms', 'lower', server, result.latency.p99);
+      if (cpuBefore !== undefined && cpuAfter !== undefined)
+        record(
+          'small-cpu',
+          '  CPU per request, server + PostgreSQL',
+          'ms',
+          'lower',
+          server,
+          ((cpuAfter - cpuBefore) * 1000) / result.requests.total,
+        );
     }
   });
+}
+
+/**
+ * CPU seconds so far of a server and of the PostgreSQL all servers share (only the measured
+ * one runs, so the difference over a burst is that burst's); undefined when the database is
+ * not a PostgreSQL of this machine.
+ */
+async function serverAndPostgresCpu(server: Server): Promise<number | undefined> {
+  const postgresSeconds = await postgresCpuSeconds(new URL(process.env.DATABASE_URL!).port || '5432');
+  return postgresSeconds === undefined ? undefined : (await cpuSecondsOf(servers[server].pid)) + postgresSeconds;
 }
 
 async function lists(): Promise<void> {
@@ -491,44 +524,77 @@ await rm(work, { recursive: true, force: true });
 await postgres?.stop();
 
 // One table of medians, and the same as JSON.
-const format = (value: number | undefined) => (value === undefined ? '' : value >= 100 ? value.toFixed(0) : value.toFixed(1));
-const ratio = (a: number | undefined, other: number | undefined) =>
-  a === undefined || !other ? '' : `${(a / other).toFixed(2)}×`;
+const format = (value: number | undefined) =>
+  value === undefined ? '' : value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+
+/**
+ * A ratio of two servers as the median of their per-round ratios, each of two figures measured
+ * in the same round, minutes apart (the way the issue's independent harness states them): a
+ * round in which the whole machine ran slow slows both sides of its pair, where a ratio of
+ * medians may pair one server's good round with the other's bad one. Undefined unless both
+ * have a figure in every round (and a ratio is finite in at least one).
+ */
+function pairedRatio(a: number[] | undefined, b: number[] | undefined): { median: number; rounds: number[] } | undefined {
+  if (!a || !b || a.length === 0 || a.length !== b.length) return undefined;
+  const perRound = a.map((value, round) => value / b[round]!).filter(Number.isFinite);
+  if (perRound.length === 0) return undefined;
+  return { median: Number(median(perRound).toFixed(3)), rounds: perRound.map((value) => Number(value.toFixed(3))) };
+}
+
 const rows = [...metrics.entries()].map(([key, metric]) => {
   const medians = Object.fromEntries(
     Object.entries(metric.rounds).map(([server, values]) => [server, median(values)]),
   ) as Partial<Record<Server, number>>;
-  const ratios = Object.fromEntries(
-    RATIOS.flatMap(([label, a, b]) =>
-      medians[a] !== undefined && medians[b] ? [[label, Number((medians[a] / medians[b]).toFixed(3))]] : [],
-    ),
-  );
-  return { key, ...metric, medians, ratios };
+  const paired = RATIOS.flatMap(([label, a, b]) => {
+    const value = pairedRatio(metric.rounds[a], metric.rounds[b]);
+    return value ? [[label, value] as const] : [];
+  });
+  return {
+    key,
+    ...metric,
+    medians,
+    ratios: Object.fromEntries(paired.map(([label, value]) => [label, value.median])),
+    ratioRounds: Object.fromEntries(paired.map(([label, value]) => [label, value.rounds])),
+  };
 });
 // The tus row is stated against the same server's plain multipart upload of the same file.
 const plainUpload = rows.find((row) => row.key === 'upload');
 const tusUpload = rows.find((row) => row.key === 'tus-upload');
 if (plainUpload && tusUpload)
   for (const server of ['module', 'module-nondurable'] as const) {
-    const [tus, plain] = [tusUpload.medians[server], plainUpload.medians[server]];
-    if (tus !== undefined && plain)
-      Object.assign(tusUpload.ratios, { [`tus/multipart (${server})`]: Number((tus / plain).toFixed(3)) });
+    const value = pairedRatio(tusUpload.rounds[server], plainUpload.rounds[server]);
+    if (!value) continue;
+    Object.assign(tusUpload.ratios, { [`tus/multipart (${server})`]: value.median });
+    Object.assign(tusUpload.ratioRounds, { [`tus/multipart (${server})`]: value.rounds });
   }
+const ratioCell = (value: number | undefined) => (value === undefined ? '' : `${value.toFixed(2)}×`);
 const header = ['measure', 'unit', ...ALL_SERVERS, ...RATIOS.map(([label]) => label)];
 const table = rows.map((row) => [
   row.label || `  ${row.key}`,
   row.unit,
   ...ALL_SERVERS.map((server) => format(row.medians[server])),
-  ...RATIOS.map(([, a, b]) => ratio(row.medians[a], row.medians[b])),
+  ...RATIOS.map(([label]) => ratioCell(row.ratios[label])),
 ]);
 const widths = header.map((title, column) => Math.max(title.length, ...table.map((line) => line[column]!.length)));
 const line = (cells: string[]) =>
   cells.map((cell, column) => (column < 2 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
-console.log(`\nnestjs-session-attachments bench${quick ? ' (--quick)' : ''}: medians of ${plan.rounds} rounds`);
+console.log(
+  `\nnestjs-session-attachments bench${quick ? ' (--quick)' : ''}: medians of ${plan.rounds} rounds; ` +
+    'each ratio is the median of the ratios of the same round',
+);
 for (const [server, description] of Object.entries(SERVERS)) console.log(`  ${server}: ${description}`);
 console.log(line(header));
 for (const cells of table) console.log(line(cells));
 for (const [label, value] of Object.entries(tusUpload?.ratios ?? {})) console.log(`${TUS_LABEL}, ${label}: ${value.toFixed(2)}×`);
+// The rounds behind each ratio: how far apart they are says how much a median can be trusted.
+// (Not for the RSS rows: a growth of a megabyte or none makes any ratio of them noise.)
+console.log('ratios per round:');
+for (const row of rows.filter((row) => row.unit !== 'MiB')) {
+  const ratios = Object.entries(row.ratioRounds).map(
+    ([label, perRound]) => `${label} ${perRound.map((value) => value.toFixed(2)).join('/')}`,
+  );
+  if (ratios.length > 0) console.log(`  ${row.label.trim()}: ${ratios.join(', ')}`);
+}
 const json = { quick, plan, date: new Date().toISOString(), node: process.version, servers: SERVERS, results: rows };
 await mkdir(join(projectRoot, 'bench', 'results'), { recursive: true });
 await writeFile(join(projectRoot, 'bench', 'results', 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);

@@ -3,7 +3,8 @@
 // bench's small burst), per process: the server, PostgreSQL (the postmaster and every backend
 // and helper of the run's own server) and the load generator (this process). CPU time per
 // request is read from /proc before and after each burst, so it holds when other work shares
-// the cores, where req/s does not.
+// the cores, where req/s does not. Also p50, p99 and the write-ahead log PostgreSQL wrote per
+// request (pg_current_wal_lsn before and after).
 //
 // A/B: `SMALL_CPU_BUILDS=before=dist-before` adds the module server of another build (a copy of
 // `dist` made from another commit, inside the checkout so that node_modules resolves), run
@@ -11,12 +12,22 @@
 // module server of this build with that environment.
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, withClient } from '../test/support/databases.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../test/support/postgres-server.js';
-import { median, multipartHead, multipartTail, multipartType, startServer, visitorCookies, type BenchServer } from './support.js';
+import {
+  cpuSecondsOf,
+  median,
+  multipartHead,
+  multipartTail,
+  multipartType,
+  postgresCpuSeconds,
+  startServer,
+  visitorCookies,
+  type BenchServer,
+} from './support.js';
 
 const argument = (name: string, fallback: number) =>
   Number(process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
@@ -110,44 +121,10 @@ for (const plan of chosen) {
   servers.push({ ...(await startServer(plan.name, script, plan.env)), path: plan.path });
 }
 
-/**
- * CPU seconds of a process (all its threads), from /proc/<pid>/stat; with `reaped`, also those
- * of its children that have exited (a backend whose connection closed during the burst).
- */
-async function cpuOf(pid: number, reaped = false): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  if (!stat) return 0;
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const own = Number(fields[11]) + Number(fields[12]);
-  return (reaped ? own + Number(fields[13]) + Number(fields[14]) : own) / 100;
-}
-
-/** This run's PostgreSQL processes: the postmaster listening on our port, and its children. */
-async function postgresPids(): Promise<{ postmaster: number; children: number[] }> {
-  const children: number[] = [];
-  const parents = new Map<number, number>();
-  let postmaster: number | undefined;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const [cmdline, stat] = await Promise.all([
-      readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => ''),
-      readFile(`/proc/${entry}/stat`, 'utf8').catch(() => ''),
-    ]);
-    if (!stat) continue;
-    parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    const args = cmdline.split('\0');
-    if (args[0]?.endsWith('postgres') && args[args.indexOf('-p') + 1] === postgresPort) postmaster = Number(entry);
-  }
-  if (postmaster === undefined) throw new Error(`no postmaster on port ${postgresPort}`);
-  for (const [pid, parent] of parents) if (parent === postmaster) children.push(pid);
-  return { postmaster, children };
-}
-
 async function postgresCpu(): Promise<number> {
-  const { postmaster, children } = await postgresPids();
-  let total = await cpuOf(postmaster, true);
-  for (const pid of children) total += await cpuOf(pid);
-  return total;
+  const seconds = await postgresCpuSeconds(postgresPort);
+  if (seconds === undefined) throw new Error(`no PostgreSQL of this machine listens on port ${postgresPort}`);
+  return seconds;
 }
 
 const body = Buffer.concat([Buffer.from(multipartHead('file', 'small.txt')), randomBytes(1024), Buffer.from(multipartTail)]);
@@ -175,9 +152,18 @@ async function burst(server: BenchServer & { path: string }, duration: number): 
   );
 }
 
+/** Where PostgreSQL's write-ahead log is now, in bytes (what a burst adds is what it wrote). */
+const walPosition = () =>
+  withClient(process.env.DATABASE_URL!, async (client) => {
+    const { rows } = await client.query<{ bytes: string }>(`SELECT pg_current_wal_lsn() - '0/0' AS bytes`);
+    return Number(rows[0]!.bytes);
+  });
+
 interface Sample {
   rps: number;
+  p50: number;
   p99: number;
+  wal: number;
   server: number;
   postgres: number;
   loadgen: number;
@@ -188,24 +174,32 @@ for (let round = 0; round < rounds; round += 1) {
   for (let index = 0; index < servers.length; index += 1) {
     const server = servers[(index + round) % servers.length]!;
     await burst(server, 1);
-    const [serverBefore, postgresBefore, loadBefore] = [await cpuOf(server.pid), await postgresCpu(), process.cpuUsage()];
+    const walBefore = await walPosition();
+    const [serverBefore, postgresBefore, loadBefore] = [await cpuSecondsOf(server.pid), await postgresCpu(), process.cpuUsage()];
     const result = await burst(server, seconds);
-    const [serverAfter, postgresAfter, load] = [await cpuOf(server.pid), await postgresCpu(), process.cpuUsage(loadBefore)];
+    const [serverAfter, postgresAfter, load] = [
+      await cpuSecondsOf(server.pid),
+      await postgresCpu(),
+      process.cpuUsage(loadBefore),
+    ];
+    const walAfter = await walPosition();
     if (result.non2xx > 0 || result.errors > 0)
       process.stderr.write(`${server.name}: ${result.non2xx} non-2xx, ${result.errors} errors\n`);
     const requests = result.requests.total;
     const sample: Sample = {
       rps: result.requests.average,
+      p50: result.latency.p50,
       p99: result.latency.p99,
+      wal: (walAfter - walBefore) / requests,
       server: (serverAfter - serverBefore) / requests,
       postgres: (postgresAfter - postgresBefore) / requests,
       loadgen: (load.user + load.system) / 1e6 / requests,
     };
     samples.set(server.name, [...(samples.get(server.name) ?? []), sample]);
     process.stderr.write(
-      `round ${round + 1} ${server.name.padEnd(16)} ${sample.rps.toFixed(0).padStart(5)} req/s  p99 ${String(sample.p99).padStart(4)} ms  ` +
+      `round ${round + 1} ${server.name.padEnd(16)} ${sample.rps.toFixed(0).padStart(5)} req/s  p50 ${String(sample.p50).padStart(4)} p99 ${String(sample.p99).padStart(4)} ms  ` +
         `CPU ms/req: server ${ms(sample.server)}  postgres ${ms(sample.postgres)}  loadgen ${ms(sample.loadgen)}  ` +
-        `(load ${loadavg()[0]!.toFixed(2)})\n`,
+        `WAL ${sample.wal.toFixed(0)} B/req  (load ${loadavg()[0]!.toFixed(2)})\n`,
     );
   }
 }
@@ -224,10 +218,10 @@ await rm(work, { recursive: true, force: true });
 await postgres?.stop();
 
 console.log(`medians of ${rounds} rounds of ${seconds} s, CPU ms per request`);
-console.log('server            req/s   p99   server  postgres  loadgen    total');
+console.log('server            req/s   p50   p99   server  postgres  loadgen    total  WAL B/req');
 for (const [name, list] of samples) {
   const of = (key: keyof Sample) => median(list.map((sample) => sample[key]));
   console.log(
-    `${name.padEnd(16)} ${of('rps').toFixed(0).padStart(6)} ${of('p99').toFixed(0).padStart(5)} ${ms(of('server')).padStart(8)} ${ms(of('postgres')).padStart(9)} ${ms(of('loadgen')).padStart(8)} ${ms(of('server') + of('postgres') + of('loadgen')).padStart(8)}`,
+    `${name.padEnd(16)} ${of('rps').toFixed(0).padStart(6)} ${of('p50').toFixed(0).padStart(5)} ${of('p99').toFixed(0).padStart(5)} ${ms(of('server')).padStart(8)} ${ms(of('postgres')).padStart(9)} ${ms(of('loadgen')).padStart(8)} ${ms(of('server') + of('postgres') + of('loadgen')).padStart(8)} ${of('wal').toFixed(0).padStart(10)}`,
   );
 }

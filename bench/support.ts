@@ -1,7 +1,7 @@
 // Bench plumbing: servers as child processes, their memory, and one HTTP upload or download.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { resolve } from 'node:path';
 import { freePort } from '../test/support/postgres-server.js';
@@ -70,15 +70,55 @@ export async function rssOf(pid: number): Promise<number> {
 }
 
 /**
- * CPU time a process has used so far, user and system, in milliseconds (Linux /proc; clock
- * ticks of 10 ms, so a figure is only as fine as that).
+ * CPU seconds of a process (all its threads), from /proc/<pid>/stat; with `reaped`, also those
+ * of its children that have exited (a backend whose connection closed meanwhile). 0 for a
+ * process that is gone.
  */
-export async function cpuMsOf(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // The fields after the command name, which is in parentheses and may hold spaces.
+export async function cpuSecondsOf(pid: number, reaped = false): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  if (!stat) return 0;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const [utime, stime] = [Number(fields[11]), Number(fields[12])];
-  return (utime + stime) * 10;
+  const own = Number(fields[11]) + Number(fields[12]);
+  return (reaped ? own + Number(fields[13]) + Number(fields[14]) : own) / 100;
+}
+
+/** The same in milliseconds (clock ticks of 10 ms, so a figure is only as fine as that). */
+export async function cpuMsOf(pid: number): Promise<number> {
+  return (await cpuSecondsOf(pid)) * 1000;
+}
+
+/** The PostgreSQL server of this machine that listens on `port`: its postmaster and children. */
+async function postgresPids(port: string): Promise<{ postmaster: number; children: number[] } | undefined> {
+  const children: number[] = [];
+  const parents = new Map<number, number>();
+  let postmaster: number | undefined;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const [cmdline, stat] = await Promise.all([
+      readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => ''),
+      readFile(`/proc/${entry}/stat`, 'utf8').catch(() => ''),
+    ]);
+    if (!stat) continue;
+    parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    const args = cmdline.split('\0');
+    if (args[0]?.endsWith('postgres') && args[args.indexOf('-p') + 1] === port) postmaster = Number(entry);
+  }
+  if (postmaster === undefined) return undefined;
+  for (const [pid, parent] of parents) if (parent === postmaster) children.push(pid);
+  return { postmaster, children };
+}
+
+/**
+ * CPU seconds used so far by the PostgreSQL server that listens on `port` here (the postmaster,
+ * its backends and helpers, and the backends that have exited), or undefined when no server
+ * started with `-p <port>` runs on this machine (a DATABASE_URL elsewhere).
+ */
+export async function postgresCpuSeconds(port: string): Promise<number | undefined> {
+  const pids = await postgresPids(port);
+  if (!pids) return undefined;
+  let total = await cpuSecondsOf(pids.postmaster, true);
+  for (const pid of pids.children) total += await cpuSecondsOf(pid);
+  return total;
 }
 
 /** Samples a process's RSS until `work` settles; returns work's result and the peak growth. */
