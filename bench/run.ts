@@ -29,7 +29,6 @@ import {
 } from './support.js';
 import { spawn } from 'node:child_process';
 import { curlDownload, curlUpload } from './curl-client.js';
-import { MachineSpeed, SLOW_FACTOR } from './machine-speed.js';
 import { benchPreviews } from './previews.js';
 import { chunksOf, tusUploadFile } from './tus.js';
 
@@ -77,32 +76,17 @@ interface Metric {
   unit: string;
   better: 'higher' | 'lower';
   rounds: Partial<Record<Server, number[]>>;
-  /** Per figure, how slow the machine ran right after it was taken (1 = full speed; see machine-speed.ts). */
-  machine: Partial<Record<Server, number[]>>;
 }
 const metrics = new Map<string, Metric>();
-const machine = new MachineSpeed();
 function record(key: string, label: string, unit: string, better: Metric['better'], server: Server, value: number): void {
-  const metric = metrics.get(key) ?? { label, unit, better, rounds: {}, machine: {} };
+  const metric = metrics.get(key) ?? { label, unit, better, rounds: {} };
   (metric.rounds[server] ??= []).push(value);
-  (metric.machine[server] ??= []).push(Number(machine.recentFactor().toFixed(2)));
   metrics.set(key, metric);
 }
 
 const runStarted = performance.now();
 function log(line: string): void {
   process.stderr.write(`[${((performance.now() - runStarted) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
-}
-
-machine.calibrate();
-/** Before a measurement: until the machine runs at full speed, 30 s at most (machine-speed.ts). */
-async function fullSpeed(): Promise<void> {
-  const started = performance.now();
-  const factor = await machine.fullSpeed(30_000);
-  const waited = (performance.now() - started) / 1000;
-  if (factor > SLOW_FACTOR)
-    log(`  the machine still runs ${factor.toFixed(1)}× slow after ${waited.toFixed(0)} s; measuring anyway`);
-  else if (waited > 1.5) log(`  waited ${waited.toFixed(0)} s for the machine's full speed`);
 }
 
 let postgres: RunningPostgres | undefined;
@@ -326,7 +310,6 @@ async function settle(): Promise<void> {
   // CHECKPOINT needs a superuser (the embedded server's is one); elsewhere it is skipped.
   await sql(moduleDb, 'CHECKPOINT').catch(() => undefined);
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  await fullSpeed();
 }
 
 // Measure by measure, each over all rounds with the servers interleaved (who goes first
@@ -452,7 +435,6 @@ async function smallBursts(): Promise<void> {
         });
       };
       await burst(1);
-      await fullSpeed();
       const cpuBefore = await serverAndPostgresCpu(server);
       const result = await burst(plan.burstSeconds);
       const cpuAfter = await serverAndPostgresCpu(server);
@@ -496,7 +478,6 @@ async function lists(): Promise<void> {
       };
       // Two seconds of warm-up, not measured (JIT, PostgreSQL's buffers), for both servers alike.
       await cannon({ ...listing, duration: 2 });
-      await fullSpeed();
       const result = await cannon({ ...listing, duration: plan.listSeconds });
       record(
         'list',
@@ -547,51 +528,25 @@ const format = (value: number | undefined) =>
   value === undefined ? '' : value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
 
 /**
- * The rounds whose figures count: those not followed by a slow spell of the machine (its
- * factor at most SLOW_FACTOR), when they are at least half of them; otherwise all rounds, so
- * that a run on a machine slow throughout still gives figures.
- */
-function countedRounds(slow: boolean[]): number[] {
-  const fast = slow.flatMap((isSlow, round) => (isSlow ? [] : [round]));
-  return fast.length * 2 >= slow.length ? fast : slow.map((_, round) => round);
-}
-const slowRounds = (factors: number[] | undefined) => (factors ?? []).map((factor) => factor > SLOW_FACTOR);
-
-/**
  * A ratio of two servers as the median of their per-round ratios, each of two figures measured
  * in the same round, minutes apart (the way the issue's independent harness states them): a
  * round in which the whole machine ran slow slows both sides of its pair, where a ratio of
- * medians may pair one server's good round with the other's bad one. Rounds in which either
- * side was followed by a slow spell are left out (countedRounds). Undefined unless both have a
- * figure in every round (and a ratio is finite in at least one).
+ * medians may pair one server's good round with the other's bad one. Undefined unless both
+ * have a figure in every round (and a ratio is finite in at least one).
  */
-function pairedRatio(
-  a: number[] | undefined,
-  b: number[] | undefined,
-  slowA: boolean[],
-  slowB: boolean[],
-): { median: number; rounds: string[] } | undefined {
+function pairedRatio(a: number[] | undefined, b: number[] | undefined): { median: number; rounds: number[] } | undefined {
   if (!a || !b || a.length === 0 || a.length !== b.length) return undefined;
-  const slow = a.map((_, round) => Boolean(slowA[round] || slowB[round]));
-  const counted = new Set(countedRounds(slow).filter((round) => Number.isFinite(a[round]! / b[round]!)));
-  if (counted.size === 0) return undefined;
-  const perRound = a.map((value, round) => value / b[round]!);
-  return {
-    median: Number(median([...counted].map((round) => perRound[round]!)).toFixed(3)),
-    // A round left out is marked with '*'.
-    rounds: perRound.map((value, round) => `${value.toFixed(2)}${counted.has(round) ? '' : '*'}`),
-  };
+  const perRound = a.map((value, round) => value / b[round]!).filter(Number.isFinite);
+  if (perRound.length === 0) return undefined;
+  return { median: Number(median(perRound).toFixed(3)), rounds: perRound.map((value) => Number(value.toFixed(3))) };
 }
 
 const rows = [...metrics.entries()].map(([key, metric]) => {
   const medians = Object.fromEntries(
-    Object.entries(metric.rounds).map(([server, values]) => [
-      server,
-      median(countedRounds(slowRounds(metric.machine[server as Server])).map((round) => values[round]!)),
-    ]),
+    Object.entries(metric.rounds).map(([server, values]) => [server, median(values)]),
   ) as Partial<Record<Server, number>>;
   const paired = RATIOS.flatMap(([label, a, b]) => {
-    const value = pairedRatio(metric.rounds[a], metric.rounds[b], slowRounds(metric.machine[a]), slowRounds(metric.machine[b]));
+    const value = pairedRatio(metric.rounds[a], metric.rounds[b]);
     return value ? [[label, value] as const] : [];
   });
   return {
@@ -607,12 +562,7 @@ const plainUpload = rows.find((row) => row.key === 'upload');
 const tusUpload = rows.find((row) => row.key === 'tus-upload');
 if (plainUpload && tusUpload)
   for (const server of ['module', 'module-nondurable'] as const) {
-    const value = pairedRatio(
-      tusUpload.rounds[server],
-      plainUpload.rounds[server],
-      slowRounds(tusUpload.machine[server]),
-      slowRounds(plainUpload.machine[server]),
-    );
+    const value = pairedRatio(tusUpload.rounds[server], plainUpload.rounds[server]);
     if (!value) continue;
     Object.assign(tusUpload.ratios, { [`tus/multipart (${server})`]: value.median });
     Object.assign(tusUpload.ratioRounds, { [`tus/multipart (${server})`]: value.rounds });
@@ -632,19 +582,17 @@ console.log(
   `\nnestjs-session-attachments bench${quick ? ' (--quick)' : ''}: medians of ${plan.rounds} rounds; ` +
     'each ratio is the median of the ratios of the same round',
 );
-console.log(
-  `(a figure taken just before the machine ran over ${SLOW_FACTOR}× slow is left out, when at most half are; ` +
-    'such rounds are marked * below; see bench/machine-speed.ts)',
-);
 for (const [server, description] of Object.entries(SERVERS)) console.log(`  ${server}: ${description}`);
 console.log(line(header));
 for (const cells of table) console.log(line(cells));
 for (const [label, value] of Object.entries(tusUpload?.ratios ?? {})) console.log(`${TUS_LABEL}, ${label}: ${value.toFixed(2)}×`);
 // The rounds behind each ratio: how far apart they are says how much a median can be trusted.
 // (Not for the RSS rows: a growth of a megabyte or none makes any ratio of them noise.)
-console.log('ratios per round (* left out: the machine ran slow):');
+console.log('ratios per round:');
 for (const row of rows.filter((row) => row.unit !== 'MiB')) {
-  const ratios = Object.entries(row.ratioRounds).map(([label, perRound]) => `${label} ${perRound.join('/')}`);
+  const ratios = Object.entries(row.ratioRounds).map(
+    ([label, perRound]) => `${label} ${perRound.map((value) => value.toFixed(2)).join('/')}`,
+  );
   if (ratios.length > 0) console.log(`  ${row.label.trim()}: ${ratios.join(', ')}`);
 }
 const json = { quick, plan, date: new Date().toISOString(), node: process.version, servers: SERVERS, results: rows };
