@@ -343,7 +343,7 @@ async function bigFiles(): Promise<void> {
       if (result.status !== 201) throw new Error(`${server}: big upload answered ${result.status}`);
       cookies[server] = result.cookie;
       record('upload', `upload ${plan.big / MiB} MiB`, 'MiB/s', 'higher', server, plan.big / MiB / result.seconds);
-      // What the server spent, all its threads: unlike MiB/s, barely moved by what else runs.
+      // What the server spent, all its threads, user and system: see the README on its two modes.
       record('upload-cpu', '  server CPU per MiB', 'ms', 'lower', server, cpu / (plan.big / MiB));
       record('upload-rss', `  peak RSS growth, ${plan.big / MiB} MiB file`, 'MiB', 'lower', server, peakGrowth / MiB);
     }
