@@ -330,6 +330,31 @@ async function inRounds(name: string, measure: (round: number, order: Server[]) 
 const TUS_LABEL = `tus upload ${plan.big / MiB} MiB in ${TUS_PATCH / MiB} MiB PATCHes`;
 
 /** Big uploads on every server, each after a settle; then downloads of the same file. */
+/**
+ * Removes what one measured upload stored, right after it. Kept until the end of the round, a
+ * round's uploads held 5 to 8 GiB of page cache, and on the machine this was built on, writes
+ * made while more than about 4 GiB of written files were kept ran in the slow mode the README
+ * describes (0.9 to 3.6 ms of the receiver's system time per MiB; deleting them brought the
+ * fast mode back at once), so the servers measured late in a round paid for the ones before.
+ */
+async function discard(server: Server, bundle: string, cookie: string | undefined): Promise<void> {
+  if (isModule(server)) {
+    const answer = await fetch(`${servers[server].baseUrl}/attachments/${bundle}`, {
+      method: 'DELETE',
+      headers: { cookie: cookie ?? '' },
+    });
+    if (!answer.ok) throw new Error(`${server}: deleting ${bundle} answered ${answer.status}`);
+    return;
+  }
+  await emptyFolder(dirs[server]);
+  if (server === 'stock') await sql(stockDb, `DELETE FROM baseline_uploads WHERE bundle = $1`, [bundle]);
+}
+
+/**
+ * Big uploads on every server, each after a settle; then downloads of the module's and the
+ * stock code's, then the 64 MiB and tus uploads. Every upload is discarded once measured (the
+ * module's and the stock code's big ones after the downloads that read them).
+ */
 async function bigFiles(): Promise<void> {
   await inRounds('big files', async (_round, order) => {
     const cookies: Partial<Record<Server, string>> = {};
@@ -346,32 +371,12 @@ async function bigFiles(): Promise<void> {
       // What the server spent, all its threads, user and system: see the README on its two modes.
       record('upload-cpu', '  server CPU per MiB', 'ms', 'lower', server, cpu / (plan.big / MiB));
       record('upload-rss', `  peak RSS growth, ${plan.big / MiB} MiB file`, 'MiB', 'lower', server, peakGrowth / MiB);
-    }
-    // A smaller file's RSS growth and speed (the module's memory must stay flat in file size).
-    for (const server of orderOf(_round, ['module', 'module-nondurable', 'stock', 'ceiling-durable'])) {
-      await settle();
-      const probeRun = await withPeakRss(servers[server].pid, () =>
-        curlUpload(servers[server].baseUrl + uploadPath(server, 'probe'), probe, 'probe.bin'),
-      );
-      record('probe', `upload ${plan.probe / MiB} MiB`, 'MiB/s', 'higher', server, plan.probe / MiB / probeRun.result.seconds);
-      record('probe-rss', `  peak RSS growth, ${plan.probe / MiB} MiB file`, 'MiB', 'lower', server, probeRun.peakGrowth / MiB);
-    }
-
-    // The same big file over tus, in PATCHes of 8 MiB, against the plain multipart upload above.
-    for (const server of orderOf(_round, ['module', 'module-nondurable'])) {
-      await settle();
-      const { result, peakGrowth } = await withPeakRss(servers[server].pid, () =>
-        tusUploadFile(servers[server].baseUrl, 'bench-tus', source, plan.big, 'big.bin', TUS_PATCH, cookies[server]),
-      );
-      const stored = result.attachment ? (JSON.parse(result.attachment) as { size: number }) : undefined;
-      if (result.status !== 204 || stored?.size !== plan.big)
-        throw new Error(`${server}: tus upload answered ${result.status} (${result.attachment ?? 'no Attachment header'})`);
-      record('tus-upload', TUS_LABEL, 'MiB/s', 'higher', server, plan.big / MiB / result.seconds);
-      record('tus-upload-rss', `  peak RSS growth, tus ${plan.big / MiB} MiB`, 'MiB', 'lower', server, peakGrowth / MiB);
+      // The module's and the stock code's are downloaded below.
+      if (server !== 'module' && server !== 'stock') await discard(server, 'bench-big', result.cookie);
     }
 
     // Downloads of the same big file: the module, the stock code's sendFile, express.static on
-    // the module's blob of that very file (the tus upload left another of the same size).
+    // the module's blob of that very file.
     const [stored] = await sql<{ storage_key: string }>(
       moduleDb,
       `SELECT storage_key FROM session_attachments WHERE bundle = 'bench-big' AND name = 'big.bin' ORDER BY updated_at DESC LIMIT 1`,
@@ -384,7 +389,7 @@ async function bigFiles(): Promise<void> {
       ceiling: () => curlDownload(`${servers.ceiling.baseUrl}/files/${blob}`),
     };
     for (const server of orderOf(_round, ['module', 'stock', 'ceiling'])) {
-      // The uploads before left dirty pages (the probe ones of servers that do not fsync).
+      // The uploads before left dirty pages (those of servers that do not fsync).
       await settle();
       const result = await downloads[server]!();
       if (result.status !== 200 || result.bytes !== plan.big)
@@ -398,15 +403,33 @@ async function bigFiles(): Promise<void> {
         plan.big / MiB / result.seconds,
       );
     }
-    for (const server of ['module', 'module-nondurable'] as const) {
-      for (const bundle of ['bench-big', 'probe', 'bench-tus'])
-        await fetch(`${servers[server].baseUrl}/attachments/${bundle}`, {
-          method: 'DELETE',
-          headers: { cookie: cookies[server] ?? '' },
-        });
+    for (const server of ['module', 'stock'] as const) await discard(server, 'bench-big', cookies[server]);
+
+    // A smaller file's RSS growth and speed (the module's memory must stay flat in file size).
+    for (const server of orderOf(_round, ['module', 'module-nondurable', 'stock', 'ceiling-durable'])) {
+      await settle();
+      const probeRun = await withPeakRss(servers[server].pid, () =>
+        curlUpload(servers[server].baseUrl + uploadPath(server, 'probe'), probe, 'probe.bin'),
+      );
+      if (probeRun.result.status !== 201) throw new Error(`${server}: 64 MiB upload answered ${probeRun.result.status}`);
+      record('probe', `upload ${plan.probe / MiB} MiB`, 'MiB/s', 'higher', server, plan.probe / MiB / probeRun.result.seconds);
+      record('probe-rss', `  peak RSS growth, ${plan.probe / MiB} MiB file`, 'MiB', 'lower', server, probeRun.peakGrowth / MiB);
+      await discard(server, 'probe', probeRun.result.cookie);
     }
-    for (const server of ['stock', 'ceiling', 'ceiling-durable'] as const) await emptyFolder(dirs[server]);
-    await sql(stockDb, `DELETE FROM baseline_uploads WHERE bundle IN ('bench', 'bench-big', 'probe')`);
+
+    // The same big file over tus, in PATCHes of 8 MiB, against the plain multipart upload above.
+    for (const server of orderOf(_round, ['module', 'module-nondurable'])) {
+      await settle();
+      const { result, peakGrowth } = await withPeakRss(servers[server].pid, () =>
+        tusUploadFile(servers[server].baseUrl, 'bench-tus', source, plan.big, 'big.bin', TUS_PATCH, cookies[server]),
+      );
+      const stored = result.attachment ? (JSON.parse(result.attachment) as { size: number }) : undefined;
+      if (result.status !== 204 || stored?.size !== plan.big)
+        throw new Error(`${server}: tus upload answered ${result.status} (${result.attachment ?? 'no Attachment header'})`);
+      record('tus-upload', TUS_LABEL, 'MiB/s', 'higher', server, plan.big / MiB / result.seconds);
+      record('tus-upload-rss', `  peak RSS growth, tus ${plan.big / MiB} MiB`, 'MiB', 'lower', server, peakGrowth / MiB);
+      await discard(server, 'bench-tus', cookies[server]);
+    }
   });
 }
 
