@@ -45,8 +45,16 @@ describe('attachmentListJson', () => {
       entry(`${name}.kept`, 'text/plain', Date.UTC(2026, 11, 5, 7, 31), false),
     ]);
     for (const previews of [false, true])
-      for (const bundleUrl of ['/attachments/draft-1', '/api/v1/files/b'])
+      // The bundle's URL is the request's path as sent: whatever it holds is escaped as JSON.
+      for (const bundleUrl of ['/attachments/draft-1', '/api/v1/files/b', '/x/"quoted"\\back/d\u00e9j\u00e0/\u2028'])
         assert.deepEqual(attachmentListJson(entries, bundleUrl, previews), viaStringify(entries, bundleUrl, previews));
+  });
+
+  test('media types unknown to the previews, awkward ones and many of them in one list come out as JSON.stringify writes them', () => {
+    const types = ['text/plain', 'image/png', 'application/x-"odd"', 'image/svg+xml', 'image/heic', 'weird\\type\u0001'];
+    const entries = Array.from({ length: 60 }, (_, index) => entry(`f-${index}`, types[index % types.length]));
+    for (const previews of [false, true])
+      assert.deepEqual(attachmentListJson(entries, '/attachments/b', previews), viaStringify(entries, '/attachments/b', previews));
   });
 
   test('an empty bundle is an empty array', () => {

@@ -21,22 +21,30 @@ export class AttachmentListJson {
   private length = 0;
   private text = '[';
   private count = 0;
+  /** `"<bundle url>/` as JSON: a url is this, the encoded name, and a closing quote. */
+  private readonly urlStart: string;
+  /** Each media type met so far, as JSON and whether it has a preview (a list holds few types). */
+  private readonly types = new Map<string, { json: string; preview: boolean }>();
 
   constructor(
-    private readonly bundleUrl: string,
+    bundleUrl: string,
     private readonly previews: boolean,
-  ) {}
+  ) {
+    this.urlStart = JSON.stringify(`${bundleUrl}/`).slice(0, -1);
+  }
 
   add(attachment: ListedAttachment): void {
-    const url = `${this.bundleUrl}/${encodeURIComponent(attachment.name)}`;
+    // encodeURIComponent's output is ASCII letters, digits, `-_.!~*'()` and `%XX`: nothing JSON escapes.
+    const url = `${this.urlStart}${encodeURIComponent(attachment.name)}`;
+    const type = this.typeOf(attachment.mimetype);
     const created = isoTimestamp(attachment.createdAt);
     // A file never replaced was updated when it was created: one string for both.
     const updated = attachment.updatedAt === attachment.createdAt ? created : isoTimestamp(attachment.updatedAt);
     this.text +=
-      `${this.count === 0 ? '' : ','}{"name":${JSON.stringify(attachment.name)},"mimetype":${JSON.stringify(attachment.mimetype)},` +
-      `"size":${JSON.stringify(attachment.size)},"created":"${created}",` +
-      `"updated":"${updated}","sha256":${JSON.stringify(attachment.sha256)},"url":${JSON.stringify(url)}` +
-      (this.previews && isPreviewable(attachment.mimetype) ? `,"preview":${JSON.stringify(`${url}/preview`)}}` : '}');
+      `${this.count === 0 ? '' : ','}{"name":${JSON.stringify(attachment.name)},"mimetype":${type.json},` +
+      `"size":${Number.isFinite(attachment.size) ? attachment.size : 'null'},"created":"${created}",` +
+      `"updated":"${updated}","sha256":${JSON.stringify(attachment.sha256)},"url":${url}"` +
+      (type.preview ? `,"preview":${url}/preview"}` : '}');
     this.count += 1;
     if (this.text.length >= CHUNK_UNITS) {
       const buffer = Buffer.from(this.text);
@@ -44,6 +52,15 @@ export class AttachmentListJson {
       this.length += buffer.byteLength;
       this.text = '';
     }
+  }
+
+  private typeOf(mimetype: string): { json: string; preview: boolean } {
+    let type = this.types.get(mimetype);
+    if (type === undefined) {
+      type = { json: JSON.stringify(mimetype), preview: this.previews && isPreviewable(mimetype) };
+      this.types.set(mimetype, type);
+    }
+    return type;
   }
 
   /** The whole array; the writer is spent. */
