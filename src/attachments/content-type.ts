@@ -71,9 +71,18 @@ const SVG_ROOT = /<svg[\s>/]/i;
 const XML_PROLOGUE = /^<\?xml[\s?]/i;
 const SVG_DOCTYPE = /^<!doctype\s+svg[\s>]/i;
 
+/** The bytes whose latin1 characters String.prototype.trimStart removes. */
+const LATIN1_WHITESPACE: ReadonlySet<number> = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0]);
+
 function markupType(head: Uint8Array): string | undefined {
   let start = 0;
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) start = 3;
+  // Every markup answer below needs a `<` first after the whitespace that trimStart skips (of
+  // a latin1 string: tab, LF, VT, FF, CR, space, NBSP). Most uploads are not markup: they are
+  // answered here without making a string of their whole head.
+  let first = start;
+  while (first < head.byteLength && LATIN1_WHITESPACE.has(head[first]!)) first += 1;
+  if (head[first] !== 0x3c) return undefined;
   const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1', start).trimStart();
   // Comments before the root tell nothing (an SVG may start with one), but a browser takes a
   // leading comment for HTML: that is the answer when nothing more telling follows.

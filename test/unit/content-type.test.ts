@@ -29,6 +29,18 @@ describe('content types', () => {
     }
   });
 
+  test('markup after any whitespace trimStart skips (latin1 bytes: tab, LF, VT, FF, CR, space, NBSP) is still markup', async () => {
+    for (const space of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0]) {
+      const head = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf, space, 0x20, space]), Buffer.from('<svg width="1">')]);
+      assert.equal(await typeOf(head, 'x.png'), 'image/svg+xml', `after 0x${space.toString(16)}`);
+      assert.equal(await typeOf(Buffer.concat([Buffer.from([space]), Buffer.from('<p>hi')]), 'x.txt'), 'text/html');
+    }
+    // Any other byte before the `<` is not whitespace: not markup (a text name then decides).
+    assert.equal(await typeOf(Buffer.from('x<svg width="1">'), 'notes.txt'), 'text/plain');
+    assert.equal(await typeOf(Buffer.from([0x85, 0x3c, 0x73, 0x76, 0x67, 0x3e]), 'x.bin'), UNKNOWN_TYPE);
+    assert.equal(await typeOf('   ', 'blank.txt'), 'text/plain');
+  });
+
   test('magic numbers decide over the name', async () => {
     assert.equal(await typeOf(PNG, 'picture.txt'), 'image/png');
     assert.equal(await typeOf('%PDF-1.7\n%binary', 'notes.txt'), 'application/pdf');
