@@ -30,6 +30,7 @@ import {
 import { spawn } from 'node:child_process';
 import { curlDownload, curlUpload } from './curl-client.js';
 import { benchPreviews } from './previews.js';
+import { reportedKib } from './page-reporting.js';
 import { chunksOf, tusUploadFile } from './tus.js';
 
 const MiB = 1024 * 1024;
@@ -85,6 +86,8 @@ function record(key: string, label: string, unit: string, better: Metric['better
 }
 
 const runStarted = performance.now();
+/** Free memory the machine had handed back to its host when the run began (see page-reporting.ts). */
+const reportedAtStart = await reportedKib();
 function log(line: string): void {
   process.stderr.write(`[${((performance.now() - runStarted) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 }
@@ -334,8 +337,9 @@ const TUS_LABEL = `tus upload ${plan.big / MiB} MiB in ${TUS_PATCH / MiB} MiB PA
  * Removes what one measured upload stored, right after it. Kept until the end of the round, a
  * round's uploads held 5 to 8 GiB of page cache, and on the machine this was built on, writes
  * made while more than about 4 GiB of written files were kept ran in the slow mode the README
- * describes (0.9 to 3.6 ms of the receiver's system time per MiB; deleting them brought the
- * fast mode back at once), so the servers measured late in a round paid for the ones before.
+ * describes (0.9 to 3.6 ms of the receiver's system time per MiB): the page cache then grew into
+ * memory the virtual machine had handed back to its host, slow to write into again
+ * (page-reporting.ts), so the servers measured late in a round paid for the ones before.
  */
 async function discard(server: Server, bundle: string, cookie: string | undefined): Promise<void> {
   if (isModule(server)) {
@@ -620,7 +624,25 @@ for (const row of rows.filter((row) => row.unit !== 'MiB')) {
   );
   if (ratios.length > 0) console.log(`  ${row.label.trim()}: ${ratios.join(', ')}`);
 }
-const json = { quick, plan, date: new Date().toISOString(), node: process.version, servers: SERVERS, results: rows };
+// The host's share in the big rows' spread: memory handed back during the run is slow to write
+// into again (page-reporting.ts; the README's Benchmarks section).
+const reportedAtEnd = await reportedKib();
+const reportedDuringRun =
+  reportedAtStart === undefined || reportedAtEnd === undefined ? undefined : (reportedAtEnd - reportedAtStart) / 1024 / 1024;
+if (reportedDuringRun !== undefined)
+  console.log(
+    `free memory this machine handed back to its host during the run (Linux free page reporting): ${reportedDuringRun.toFixed(1)} GiB; ` +
+      'writes into such memory are several times slower (bench/page-reporting.ts)',
+  );
+const json = {
+  quick,
+  plan,
+  date: new Date().toISOString(),
+  node: process.version,
+  servers: SERVERS,
+  results: rows,
+  ...(reportedDuringRun === undefined ? {} : { pageReportingGiB: Number(reportedDuringRun.toFixed(2)) }),
+};
 await mkdir(join(projectRoot, 'bench', 'results'), { recursive: true });
 await writeFile(join(projectRoot, 'bench', 'results', 'latest.json'), `${JSON.stringify(json, null, 2)}\n`);
 console.log('written to bench/results/latest.json');
