@@ -54,7 +54,10 @@ describe('attachmentListJson', () => {
     const types = ['text/plain', 'image/png', 'application/x-"odd"', 'image/svg+xml', 'image/heic', 'weird\\type\u0001'];
     const entries = Array.from({ length: 60 }, (_, index) => entry(`f-${index}`, types[index % types.length]));
     for (const previews of [false, true])
-      assert.deepEqual(attachmentListJson(entries, '/attachments/b', previews), viaStringify(entries, '/attachments/b', previews));
+      assert.deepEqual(
+        attachmentListJson(entries, '/attachments/b', previews),
+        viaStringify(entries, '/attachments/b', previews),
+      );
   });
 
   test('an empty bundle is an empty array', () => {

@@ -1,0 +1,95 @@
+// `npm run build && node dist/bench/list-alone.js [--rounds=6] [--seconds=5]`: the list route
+// alone, for comparing builds. `LIST_BUILDS=before=dist-before` (a copy of `dist` made from
+// another commit, inside the checkout so that node_modules resolves) adds the module server of
+// that build; every server lists its own visitor's 1,000 attachments in one database, one
+// client at a time, in turns whose order alternates per round, and the server's CPU per list
+// is read from /proc around each turn. Prints each round, then for each other build the
+// median of the per-round ratios to this build (CPU per list, p50, p99).
+import autocannon from 'autocannon';
+import { join } from 'node:path';
+import { startAloneRun } from './alone-run.js';
+import { withClient } from '../test/support/databases.js';
+import { cpuSecondsOf, median, startServer, uploadFile, type BenchServer } from './support.js';
+
+const MiB = 1024 * 1024;
+const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+const rounds = Number(option('rounds') ?? 6);
+const seconds = Number(option('seconds') ?? 5);
+const builds: [name: string, dist: string][] = [
+  ['this', 'dist'],
+  ...(process.env.LIST_BUILDS ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((entry) => entry.split('=') as [string, string]),
+];
+
+const { database, work, source, end } = await startAloneRun('list-alone', MiB);
+const sql = (text: string, values: unknown[] = []) =>
+  withClient(database.env.DATABASE_URL!, (client) => client.query(text, values)).then((result) => result.rows as unknown[]);
+
+interface Lister {
+  name: string;
+  server: BenchServer;
+  url: string;
+  cookie: string;
+  cpu: number[];
+  p50: number[];
+  p99: number[];
+}
+
+const listers: Lister[] = [];
+try {
+  for (const [name, dist] of builds) {
+    // startServer runs dist/bench/servers/<script>.js: another build's is reached from there.
+    const script = dist === 'dist' ? 'module-server' : join('..', '..', '..', dist, 'bench', 'servers', 'module-server');
+    const server = await startServer(name, script, { ...database.env, ATTACHMENTS_DIR: join(work, name) });
+    const url = `${server.baseUrl}/attachments/listing`;
+    const seed = await uploadFile(url, source, MiB, 'seed.bin');
+    const [row] = (await sql(
+      `SELECT session_key FROM session_attachments WHERE bundle = 'listing' ORDER BY created_at DESC LIMIT 1`,
+    )) as [{ session_key: string }];
+    await sql(
+      `INSERT INTO session_attachments (id, session_key, bundle, name, mimetype, size, sha256, storage_key, created_at, updated_at) ` +
+        `SELECT gen_random_uuid()::text, $1::text, 'listing', 'list-' || g, 'text/plain', 1, repeat('0', 64), md5($3::text || g), $2, $2 FROM generate_series(1, 999) g`,
+      [row.session_key, Date.now(), name],
+    );
+    listers.push({ name, server, url, cookie: seed.cookie!, cpu: [], p50: [], p99: [] });
+  }
+  await sql('VACUUM ANALYZE session_attachments');
+  // Warm-up, not measured (JIT, PostgreSQL's buffers), for every server alike.
+  for (const lister of listers)
+    await autocannon({ url: lister.url, connections: 1, duration: 3, headers: { cookie: lister.cookie } });
+  for (let round = 0; round < rounds; round += 1) {
+    const order = round % 2 === 0 ? listers : [...listers].reverse();
+    for (const lister of order) {
+      const before = await cpuSecondsOf(lister.server.pid);
+      const result = await autocannon({ url: lister.url, connections: 1, duration: seconds, headers: { cookie: lister.cookie } });
+      if (result.non2xx > 0 || result.errors > 0)
+        throw new Error(`${lister.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+      lister.cpu.push((1000 * ((await cpuSecondsOf(lister.server.pid)) - before)) / result.requests.total);
+      lister.p50.push(result.latency.p50);
+      lister.p99.push(result.latency.p99);
+    }
+    console.log(
+      `round ${round + 1}: ` +
+        listers
+          .map(
+            (lister) =>
+              `${lister.name} ${lister.cpu.at(-1)!.toFixed(2)} ms CPU/list, p50 ${lister.p50.at(-1)} ms, p99 ${lister.p99.at(-1)} ms`,
+          )
+          .join(' | '),
+    );
+  }
+  const [reference] = listers as [Lister];
+  for (const other of listers.slice(1)) {
+    const paired = (key: 'cpu' | 'p50' | 'p99') =>
+      median(reference[key].map((value, index) => value / other[key][index]!)).toFixed(2);
+    console.log(
+      `this/${other.name}, medians of per-round ratios: CPU per list ${paired('cpu')}×, p50 ${paired('p50')}×, p99 ${paired('p99')}×`,
+    );
+  }
+  console.log(`medians: ${listers.map((lister) => `${lister.name} ${median(lister.cpu).toFixed(2)} ms CPU/list`).join(', ')}`);
+} finally {
+  for (const lister of listers) await lister.server.stop();
+  await end();
+}
