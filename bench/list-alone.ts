@@ -9,19 +9,13 @@ import autocannon from 'autocannon';
 import { join } from 'node:path';
 import { startAloneRun } from './alone-run.js';
 import { withClient } from '../test/support/databases.js';
-import { cpuSecondsOf, median, startServer, uploadFile, type BenchServer } from './support.js';
+import { cpuSecondsOf, median, otherBuilds, SEED_LISTING_SQL, startServer, uploadFile, type BenchServer } from './support.js';
 
 const MiB = 1024 * 1024;
 const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const rounds = Number(option('rounds') ?? 6);
 const seconds = Number(option('seconds') ?? 5);
-const builds: [name: string, dist: string][] = [
-  ['this', 'dist'],
-  ...(process.env.LIST_BUILDS ?? '')
-    .split(',')
-    .filter(Boolean)
-    .map((entry) => entry.split('=') as [string, string]),
-];
+const builds = [{ name: 'this', build: 'dist' }, ...otherBuilds('LIST_BUILDS')];
 
 const { database, work, source, end } = await startAloneRun('list-alone', MiB);
 const sql = (text: string, values: unknown[] = []) =>
@@ -39,20 +33,14 @@ interface Lister {
 
 const listers: Lister[] = [];
 try {
-  for (const [name, dist] of builds) {
-    // startServer runs dist/bench/servers/<script>.js: another build's is reached from there.
-    const script = dist === 'dist' ? 'module-server' : join('..', '..', '..', dist, 'bench', 'servers', 'module-server');
-    const server = await startServer(name, script, { ...database.env, ATTACHMENTS_DIR: join(work, name) });
+  for (const { name, build } of builds) {
+    const server = await startServer(name, 'module-server', { ...database.env, ATTACHMENTS_DIR: join(work, name) }, build);
     const url = `${server.baseUrl}/attachments/listing`;
     const seed = await uploadFile(url, source, MiB, 'seed.bin');
     const [row] = (await sql(
       `SELECT session_key FROM session_attachments WHERE bundle = 'listing' ORDER BY created_at DESC LIMIT 1`,
     )) as [{ session_key: string }];
-    await sql(
-      `INSERT INTO session_attachments (id, session_key, bundle, name, mimetype, size, sha256, storage_key, created_at, updated_at) ` +
-        `SELECT gen_random_uuid()::text, $1::text, 'listing', 'list-' || g, 'text/plain', 1, repeat('0', 64), md5($3::text || g), $2, $2 FROM generate_series(1, 999) g`,
-      [row.session_key, Date.now(), name],
-    );
+    await sql(SEED_LISTING_SQL, [row.session_key, Date.now(), name]);
     listers.push({ name, server, url, cookie: seed.cookie!, cpu: [], p50: [], p99: [] });
   }
   await sql('VACUUM ANALYZE session_attachments');

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { createTestDatabase, withClient } from '../test/support/databases.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../test/support/postgres-server.js';
 import {
+  SEED_LISTING_SQL,
   cpuMsOf,
   cpuSecondsOf,
   median,
@@ -173,12 +174,7 @@ if (runs('lists') || runs('small') || runs('big')) {
     moduleDb,
     `SELECT session_key FROM session_attachments WHERE bundle = 'listing'`,
   )) as [{ session_key: string }];
-  await sql(
-    moduleDb,
-    `INSERT INTO session_attachments (id, session_key, bundle, name, mimetype, size, sha256, storage_key, created_at, updated_at) ` +
-      `SELECT gen_random_uuid()::text, $1, 'listing', 'list-' || g, 'text/plain', 1, repeat('0', 64), md5('list' || g), $2, $2 FROM generate_series(1, 999) g`,
-    [listKey, now],
-  );
+  await sql(moduleDb, SEED_LISTING_SQL, [listKey, now, 'list']);
   // Both module servers get the same table: inserts into a table of a million rows (random index
   // pages, full-page writes after each checkpoint) cost more than into an empty one.
   for (const db of [moduleDb, nondurableDb])
@@ -332,7 +328,6 @@ async function inRounds(name: string, measure: (round: number, order: Server[]) 
 
 const TUS_LABEL = `tus upload ${plan.big / MiB} MiB in ${TUS_PATCH / MiB} MiB PATCHes`;
 
-/** Big uploads on every server, each after a settle; then downloads of the same file. */
 /**
  * Removes what one measured upload stored, right after it. Kept until the end of the round, a
  * round's uploads held 5 to 8 GiB of page cache, and on the machine this was built on, writes

@@ -23,6 +23,7 @@ import {
   multipartHead,
   multipartTail,
   multipartType,
+  otherBuilds,
   postgresCpuSeconds,
   startServer,
   visitorCookies,
@@ -68,9 +69,12 @@ const work = await mkdtemp(join(tmpdir(), 'attachments-small-cpu-'));
 
 interface Plan {
   name: string;
+  /** A server of bench/servers, without `.js`. */
   script: string;
   env: Record<string, string>;
   path: string;
+  /** Another build's `dist` copy (SMALL_CPU_BUILDS); this build's when absent. */
+  build?: string;
 }
 const plans: Plan[] = [];
 async function modulePlan(name: string, script: string, env: Record<string, string> = {}): Promise<Plan> {
@@ -79,18 +83,16 @@ async function modulePlan(name: string, script: string, env: Record<string, stri
   await mkdir(dir, { recursive: true });
   return { name, script, env: { ...db.env, ATTACHMENTS_DIR: dir, ...env }, path: '/attachments/bench' };
 }
-plans.push(await modulePlan('module', 'dist/bench/servers/module-server.js'));
-for (const entry of (process.env.SMALL_CPU_BUILDS ?? '').split(',').filter(Boolean)) {
-  const [name, dist] = entry.split('=') as [string, string];
-  plans.push(await modulePlan(name, `${dist}/bench/servers/module-server.js`));
-}
+plans.push(await modulePlan('module', 'module-server'));
+for (const { name, build } of otherBuilds('SMALL_CPU_BUILDS'))
+  plans.push({ ...(await modulePlan(name, 'module-server')), build });
 for (const [key, value] of Object.entries(process.env)) {
   if (!key.startsWith('SMALL_CPU_ENV_') || !value) continue;
   // Split at the first '=' only: a value may hold one itself (NODE_OPTIONS=--flag=value).
   const env = Object.fromEntries(
     value.split(',').map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
   );
-  plans.push(await modulePlan(key.slice('SMALL_CPU_ENV_'.length).toLowerCase(), 'dist/bench/servers/module-server.js', env));
+  plans.push(await modulePlan(key.slice('SMALL_CPU_ENV_'.length).toLowerCase(), 'module-server', env));
 }
 {
   const db = await createTestDatabase('postgres');
@@ -98,7 +100,7 @@ for (const [key, value] of Object.entries(process.env)) {
   await mkdir(dir, { recursive: true });
   plans.push({
     name: 'stock',
-    script: 'dist/bench/servers/multer-server.js',
+    script: 'multer-server',
     env: { ...db.env, UPLOAD_DIR: dir },
     path: '/baseline/bench',
   });
@@ -108,7 +110,7 @@ for (const [key, value] of Object.entries(process.env)) {
   await mkdir(dir, { recursive: true });
   plans.push({
     name: 'ceiling-durable',
-    script: 'dist/bench/servers/ceiling-server.js',
+    script: 'ceiling-server',
     env: { UPLOAD_DIR: dir, DURABLE: '1' },
     path: '/upload',
   });
@@ -116,9 +118,7 @@ for (const [key, value] of Object.entries(process.env)) {
 const chosen = plans.filter((plan) => !only || only.includes(plan.name));
 const servers: Array<BenchServer & { path: string }> = [];
 for (const plan of chosen) {
-  // startServer runs dist/bench/servers/<script>.js: another build's is reached from there.
-  const script = `../../../${plan.script.replace(/\.js$/, '')}`;
-  servers.push({ ...(await startServer(plan.name, script, plan.env)), path: plan.path });
+  servers.push({ ...(await startServer(plan.name, plan.script, plan.env, plan.build)), path: plan.path });
 }
 
 async function postgresCpu(): Promise<number> {

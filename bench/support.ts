@@ -33,14 +33,27 @@ export const profileArgs = process.env.BENCH_PROFILE
  */
 export const SERVER_NODE_FLAGS = ['--initial-old-space-size=128'];
 
-/** Starts `dist/bench/servers/<script>.js` and waits for its "ready" line. */
-export async function startServer(name: string, script: string, env: Record<string, string>): Promise<BenchServer> {
+/**
+ * Starts `<build>/bench/servers/<script>.js` and waits for its "ready" line. `build` is this
+ * build's `dist` unless another is named (a copy of `dist` made at another commit, inside the
+ * checkout so that node_modules resolves; see `otherBuilds`).
+ */
+export async function startServer(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  build = 'dist',
+): Promise<BenchServer> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [...profileArgs, ...SERVER_NODE_FLAGS, `dist/bench/servers/${script}.js`], {
-    cwd: projectRoot,
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...profileArgs, ...SERVER_NODE_FLAGS, `${build}/bench/servers/${script}.js`],
+    {
+      cwd: projectRoot,
+      env: { ...process.env, ...env, PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   await new Promise<void>((ready, fail) => {
     child.once('exit', (code) => fail(new Error(`${name} exited with ${code} before it was ready`)));
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -61,6 +74,31 @@ export async function startServer(name: string, script: string, env: Record<stri
       }),
   };
 }
+
+/**
+ * Other builds to compare with this one, from an environment variable of `name=folder` pairs
+ * separated by commas (`SMALL_CPU_BUILDS=before=var/dist-before`): each folder a copy of `dist`.
+ */
+export function otherBuilds(variable: string): { name: string; build: string }[] {
+  return (process.env[variable] ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((entry) => {
+      const [name, build] = entry.split('=');
+      if (!name || !build) throw new Error(`${variable}: "${entry}" is not name=folder`);
+      return { name, build };
+    });
+}
+
+/**
+ * The statement that gives the list bench's visitor 999 more attachments in the bundle
+ * `listing` (the seed upload is the thousandth): $1 the visitor's session key, $2 the time,
+ * $3 text that makes the storage keys unique to this visitor.
+ */
+export const SEED_LISTING_SQL =
+  `INSERT INTO session_attachments (id, session_key, bundle, name, mimetype, size, sha256, storage_key, created_at, updated_at) ` +
+  `SELECT gen_random_uuid()::text, $1::text, 'listing', 'list-' || g, 'text/plain', 1, repeat('0', 64), md5($3::text || g), $2, $2 ` +
+  `FROM generate_series(1, 999) g`;
 
 /** Resident memory of a process, in bytes (Linux /proc). */
 export async function rssOf(pid: number): Promise<number> {
