@@ -38,7 +38,7 @@ try {
     const url = `${server.baseUrl}/attachments/listing`;
     const seed = await uploadFile(url, source, MiB, 'seed.bin');
     const [row] = (await sql(
-      `SELECT session_key FROM session_attachments WHERE bundle = 'listing' ORDER BY created_at DESC LIMIT 1`,
+      `SELECT session_key FROM session_attachments WHERE bundle = 'listing' AND name = 'seed.bin' ORDER BY created_at DESC LIMIT 1`,
     )) as [{ session_key: string }];
     await sql(SEED_LISTING_SQL, [row.session_key, Date.now(), name]);
     listers.push({ name, server, url, cookie: seed.cookie!, cpu: [], p50: [], p99: [] });
