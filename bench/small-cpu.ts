@@ -9,7 +9,9 @@
 // A/B: `SMALL_CPU_BUILDS=before=dist-before` adds the module server of another build (a copy of
 // `dist` made from another commit, inside the checkout so that node_modules resolves), run
 // interleaved with this build's in the same rounds. `SMALL_CPU_ENV_<NAME>=K=V,K=V` adds a
-// module server of this build with that environment.
+// module server of this build with that environment. `--servers=module,floor` adds the same app
+// with a route that does only what any upload route of this stack must (session, busboy, hash,
+// JSON answer; bench/servers/floor-server.ts): the stack's share of the module's CPU.
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -73,6 +75,10 @@ interface Plan {
   script: string;
   env: Record<string, string>;
   path: string;
+  /** Where a visitor gets its session cookie (one per connection); none when absent. */
+  cookiePath?: string;
+  /** Started only when `--servers` names it. */
+  optional?: boolean;
   /** Another build's `dist` copy (SMALL_CPU_BUILDS); this build's when absent. */
   build?: string;
 }
@@ -81,9 +87,18 @@ async function modulePlan(name: string, script: string, env: Record<string, stri
   const db = await createTestDatabase('postgres');
   const dir = join(work, name);
   await mkdir(dir, { recursive: true });
-  return { name, script, env: { ...db.env, ATTACHMENTS_DIR: dir, ...env }, path: '/attachments/bench' };
+  return {
+    name,
+    script,
+    env: { ...db.env, ATTACHMENTS_DIR: dir, ...env },
+    path: '/attachments/bench',
+    cookiePath: '/attachments/bench',
+  };
 }
 plans.push(await modulePlan('module', 'module-server'));
+// The same app with a route that only reads the session, parses and hashes (floor-server.ts):
+// the stack's share of a small upload, beside the module's. Run only when asked for.
+plans.push({ ...(await modulePlan('floor', 'floor-server')), path: '/floor/bench', optional: true });
 for (const { name, build } of otherBuilds('SMALL_CPU_BUILDS'))
   plans.push({ ...(await modulePlan(name, 'module-server')), build });
 for (const [key, value] of Object.entries(process.env)) {
@@ -115,10 +130,12 @@ for (const [key, value] of Object.entries(process.env)) {
     path: '/upload',
   });
 }
-const chosen = plans.filter((plan) => !only || only.includes(plan.name));
-const servers: Array<BenchServer & { path: string }> = [];
+const chosen = plans.filter((plan) => (only ? only.includes(plan.name) : !plan.optional));
+type PlannedServer = BenchServer & Pick<Plan, 'path' | 'cookiePath'>;
+const servers: PlannedServer[] = [];
 for (const plan of chosen) {
-  servers.push({ ...(await startServer(plan.name, plan.script, plan.env, plan.build)), path: plan.path });
+  const started = await startServer(plan.name, plan.script, plan.env, plan.build);
+  servers.push({ ...started, path: plan.path, ...(plan.cookiePath ? { cookiePath: plan.cookiePath } : {}) });
 }
 
 async function postgresCpu(): Promise<number> {
@@ -129,9 +146,9 @@ async function postgresCpu(): Promise<number> {
 
 const body = Buffer.concat([Buffer.from(multipartHead('file', 'small.txt')), randomBytes(1024), Buffer.from(multipartTail)]);
 
-async function burst(server: BenchServer & { path: string }, duration: number): Promise<autocannon.Result> {
+async function burst(server: PlannedServer, duration: number): Promise<autocannon.Result> {
   const url = server.baseUrl + server.path;
-  const cookies = server.path.startsWith('/attachments') ? await visitorCookies(url, 32) : [];
+  const cookies = server.cookiePath ? await visitorCookies(server.baseUrl + server.cookiePath, 32) : [];
   return new Promise((done, fail) =>
     autocannon(
       {
