@@ -31,6 +31,7 @@ import {
 import { spawn } from 'node:child_process';
 import { curlDownload, curlUpload } from './curl-client.js';
 import { benchPreviews } from './previews.js';
+import { machinePaceMs } from './machine-pace.js';
 import { reportedKib } from './page-reporting.js';
 import { chunksOf, tusUploadFile } from './tus.js';
 
@@ -457,9 +458,11 @@ async function smallBursts(): Promise<void> {
         });
       };
       await burst(1);
+      const paceBefore = machinePaceMs();
       const cpuBefore = await serverAndPostgresCpu(server);
       const result = await burst(plan.burstSeconds);
       const cpuAfter = await serverAndPostgresCpu(server);
+      const paceAfter = machinePaceMs();
       if (result.non2xx > 0 || result.errors > 0)
         log(`  ${server}: ${result.non2xx} non-2xx, ${result.errors} errors in the 1 KiB burst`);
       record('small', '1 KiB uploads, 32 connections', 'req/s', 'higher', server, result.requests.average);
@@ -473,6 +476,16 @@ async function smallBursts(): Promise<void> {
           server,
           ((cpuAfter - cpuBefore) * 1000) / result.requests.total,
         );
+      // The machine's pace around this burst (see machine-pace.ts): a ratio near 1 in this row
+      // says the two servers of a ratio above were measured on a machine of the same speed.
+      record(
+        'small-pace',
+        '  machine pace: fixed work before and after, mean',
+        'ms',
+        'lower',
+        server,
+        (paceBefore + paceAfter) / 2,
+      );
     }
   });
 }

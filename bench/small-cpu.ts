@@ -19,7 +19,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, withClient } from '../test/support/databases.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../test/support/postgres-server.js';
+import { machinePaceMs } from './machine-pace.js';
 import {
+  contextSwitchesOf,
+  processCountersOf,
   cpuSecondsOf,
   median,
   multipartHead,
@@ -184,6 +187,14 @@ interface Sample {
   server: number;
   postgres: number;
   loadgen: number;
+  /** The machine's pace around the burst: ms of fixed work (machine-pace.ts). */
+  pace: number;
+  /** The server main thread's context switches per request: fewer when it handles several per wake-up. */
+  switches: number;
+  /** Of `server`, the seconds in system mode. */
+  system: number;
+  /** The server's minor page faults per request (memory it touched for the first time). */
+  faults: number;
 }
 const samples = new Map<string, Sample[]>();
 const ms = (value: number) => (value * 1000).toFixed(3);
@@ -191,15 +202,21 @@ for (let round = 0; round < rounds; round += 1) {
   for (let index = 0; index < servers.length; index += 1) {
     const server = servers[(index + round) % servers.length]!;
     await burst(server, 1);
+    const paceBefore = machinePaceMs();
     const walBefore = await walPosition();
     const [serverBefore, postgresBefore, loadBefore] = [await cpuSecondsOf(server.pid), await postgresCpu(), process.cpuUsage()];
+    const switchesBefore = await contextSwitchesOf(server.pid);
+    const countersBefore = await processCountersOf(server.pid);
     const result = await burst(server, seconds);
     const [serverAfter, postgresAfter, load] = [
       await cpuSecondsOf(server.pid),
       await postgresCpu(),
       process.cpuUsage(loadBefore),
     ];
+    const switches = (await contextSwitchesOf(server.pid)) - switchesBefore;
+    const countersAfter = await processCountersOf(server.pid);
     const walAfter = await walPosition();
+    const pace = (paceBefore + machinePaceMs()) / 2;
     if (result.non2xx > 0 || result.errors > 0)
       process.stderr.write(`${server.name}: ${result.non2xx} non-2xx, ${result.errors} errors\n`);
     const requests = result.requests.total;
@@ -211,12 +228,16 @@ for (let round = 0; round < rounds; round += 1) {
       server: (serverAfter - serverBefore) / requests,
       postgres: (postgresAfter - postgresBefore) / requests,
       loadgen: (load.user + load.system) / 1e6 / requests,
+      pace,
+      switches: switches / result.requests.total,
+      system: (countersAfter.system - countersBefore.system) / result.requests.total,
+      faults: (countersAfter.minorFaults - countersBefore.minorFaults) / result.requests.total,
     };
     samples.set(server.name, [...(samples.get(server.name) ?? []), sample]);
     process.stderr.write(
       `round ${round + 1} ${server.name.padEnd(16)} ${sample.rps.toFixed(0).padStart(5)} req/s  p50 ${String(sample.p50).padStart(4)} p99 ${String(sample.p99).padStart(4)} ms  ` +
-        `CPU ms/req: server ${ms(sample.server)}  postgres ${ms(sample.postgres)}  loadgen ${ms(sample.loadgen)}  ` +
-        `WAL ${sample.wal.toFixed(0)} B/req  (load ${loadavg()[0]!.toFixed(2)})\n`,
+        `CPU ms/req: server ${ms(sample.server)} (system ${ms(sample.system)})  postgres ${ms(sample.postgres)}  loadgen ${ms(sample.loadgen)}  ` +
+        `WAL ${sample.wal.toFixed(0)} B/req  switches ${sample.switches.toFixed(2)}/req  faults ${sample.faults.toFixed(2)}/req  pace ${pace.toFixed(0)} ms  (load ${loadavg()[0]!.toFixed(2)})\n`,
     );
   }
 }
@@ -235,10 +256,10 @@ await rm(work, { recursive: true, force: true });
 await postgres?.stop();
 
 console.log(`medians of ${rounds} rounds of ${seconds} s, CPU ms per request`);
-console.log('server            req/s   p50   p99   server  postgres  loadgen    total  WAL B/req');
+console.log('server            req/s   p50   p99   server  postgres  loadgen    total  WAL B/req  switches/req  pace ms');
 for (const [name, list] of samples) {
   const of = (key: keyof Sample) => median(list.map((sample) => sample[key]));
   console.log(
-    `${name.padEnd(16)} ${of('rps').toFixed(0).padStart(6)} ${of('p50').toFixed(0).padStart(5)} ${of('p99').toFixed(0).padStart(5)} ${ms(of('server')).padStart(8)} ${ms(of('postgres')).padStart(9)} ${ms(of('loadgen')).padStart(8)} ${ms(of('server') + of('postgres') + of('loadgen')).padStart(8)} ${of('wal').toFixed(0).padStart(10)}`,
+    `${name.padEnd(16)} ${of('rps').toFixed(0).padStart(6)} ${of('p50').toFixed(0).padStart(5)} ${of('p99').toFixed(0).padStart(5)} ${ms(of('server')).padStart(8)} ${ms(of('postgres')).padStart(9)} ${ms(of('loadgen')).padStart(8)} ${ms(of('server') + of('postgres') + of('loadgen')).padStart(8)} ${of('wal').toFixed(0).padStart(10)} ${of('switches').toFixed(2).padStart(13)} ${of('pace').toFixed(0).padStart(8)}`,
   );
 }

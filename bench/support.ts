@@ -120,6 +120,29 @@ export async function cpuSecondsOf(pid: number, reaped = false): Promise<number>
   return (reaped ? own + Number(fields[13]) + Number(fields[14]) : own) / 100;
 }
 
+/**
+ * A process's CPU seconds in user and in system mode, and its minor page faults (a first touch
+ * of a page, the kernel handing it memory), all threads, from /proc/<pid>/stat; zeros for a
+ * process that is gone.
+ */
+export async function processCountersOf(pid: number): Promise<{ user: number; system: number; minorFaults: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  if (!stat) return { user: 0, system: 0, minorFaults: 0 };
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100, minorFaults: Number(fields[7]) };
+}
+
+/**
+ * Context switches of a process's main thread so far, voluntary (it waited: for the socket, the
+ * database) and not (it was preempted), from /proc/<pid>/status; 0 for a process that is gone.
+ */
+export async function contextSwitchesOf(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  let total = 0;
+  for (const match of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) total += Number(match[1]);
+  return total;
+}
+
 /** The same in milliseconds (clock ticks of 10 ms, so a figure is only as fine as that). */
 export async function cpuMsOf(pid: number): Promise<number> {
   return (await cpuSecondsOf(pid)) * 1000;
