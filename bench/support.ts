@@ -107,17 +107,27 @@ export async function rssOf(pid: number): Promise<number> {
   return Number(kilobytes) * 1024;
 }
 
+/** The fields of /proc/<pid>/stat after the command name (state first); undefined for a process that is gone. */
+async function statFieldsOf(pid: number): Promise<string[] | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return stat ? stat.slice(stat.lastIndexOf(')') + 2).split(' ') : undefined;
+}
+
 /**
  * CPU seconds of a process (all its threads), from /proc/<pid>/stat; with `reaped`, also those
  * of its children that have exited (a backend whose connection closed meanwhile). 0 for a
  * process that is gone.
  */
 export async function cpuSecondsOf(pid: number, reaped = false): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  if (!stat) return 0;
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = await statFieldsOf(pid);
+  if (!fields) return 0;
   const own = Number(fields[11]) + Number(fields[12]);
   return (reaped ? own + Number(fields[13]) + Number(fields[14]) : own) / 100;
+}
+
+/** The same in milliseconds (clock ticks of 10 ms, so a figure is only as fine as that). */
+export async function cpuMsOf(pid: number): Promise<number> {
+  return (await cpuSecondsOf(pid)) * 1000;
 }
 
 /**
@@ -126,9 +136,8 @@ export async function cpuSecondsOf(pid: number, reaped = false): Promise<number>
  * process that is gone.
  */
 export async function processCountersOf(pid: number): Promise<{ user: number; system: number; minorFaults: number }> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  if (!stat) return { user: 0, system: 0, minorFaults: 0 };
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = await statFieldsOf(pid);
+  if (!fields) return { user: 0, system: 0, minorFaults: 0 };
   return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100, minorFaults: Number(fields[7]) };
 }
 
@@ -141,11 +150,6 @@ export async function contextSwitchesOf(pid: number): Promise<number> {
   let total = 0;
   for (const match of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) total += Number(match[1]);
   return total;
-}
-
-/** The same in milliseconds (clock ticks of 10 ms, so a figure is only as fine as that). */
-export async function cpuMsOf(pid: number): Promise<number> {
-  return (await cpuSecondsOf(pid)) * 1000;
 }
 
 /** The PostgreSQL server of this machine that listens on `port`: its postmaster and children. */

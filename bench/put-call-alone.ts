@@ -1,0 +1,167 @@
+// `npm run build && node dist/bench/put-call-alone.js [--rounds=6] [--seconds=4]
+// [--calls=put,put-minimal,transaction,insert,select-1]`: what PostgreSQL spends on the module's
+// put call of a 1 KiB upload, against simpler statements, with no app in between. 32 clients,
+// each its own visitor replacing small.txt again and again (as the bench's 1 KiB burst), each
+// call a named prepared statement; PostgreSQL's CPU per call (all its processes, from /proc)
+// around each turn, in turns whose order alternates per round; medians and the median of the
+// per-round ratios to `put`.
+//
+// The calls: `put`, the installed session_attachments_put; `put-minimal`, the same function
+// with its read of the session's rows (quotas, replaced rows, adoption) and its removal of
+// previews cut out, so what is left is the session's lock, the row's write (its INSERT ... ON
+// CONFLICT DO UPDATE, as it knows no row id) and the function itself: about the least a put of
+// this design can cost; `transaction`, BEGIN, a plain INSERT of
+// the same row into a table of its own, COMMIT: the stock code's three statements; `insert`, the
+// INSERT alone; `select-1`, a round trip that does nothing.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { withClient } from '../test/support/databases.js';
+import { startAloneRun } from './alone-run.js';
+import { median, postgresCpuSeconds } from './support.js';
+
+const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+const rounds = Number(option('rounds') ?? 6);
+const seconds = Number(option('seconds') ?? 4);
+const CLIENTS = 32;
+
+const { database, end } = await startAloneRun('put-call-alone', 0);
+const url = database.env.DATABASE_URL!;
+const port = new URL(url).port || '5432';
+const migrated = new DataSource({ ...database.options, migrationsRun: true });
+await migrated.initialize();
+await migrated.destroy();
+
+/**
+ * The installed function under another name, its session read replaced by fixed values (a
+ * bundle of one file, small.txt, nothing held, no adoption) and its preview removal skipped.
+ * Fails loudly when the function no longer reads as expected (a later migration rewrote it).
+ */
+function minimalPut(definition: string): string {
+  const read = /SELECT count\(\*\) FILTER[\s\S]*?WHERE a\.session_key = _session_key;/.exec(definition);
+  if (!read || !definition.includes('IF old_keys IS NOT NULL THEN'))
+    throw new Error('put-minimal: session_attachments_put no longer has the read and the preview removal this cuts out');
+  return definition
+    .replace(/session_attachments_put\(/, 'session_attachments_put_minimal(')
+    .replace(
+      read[0],
+      `SELECT 1, 0, 0, ARRAY['small.txt']::varchar[], NULL::varchar[], NULL::varchar[], NULL::varchar ` +
+        `INTO in_bundle, bytes_held, bytes_replaced, old_names, old_ids, old_keys, adopter;`,
+    )
+    .replace('IF old_keys IS NOT NULL THEN', 'IF false THEN');
+}
+
+await withClient(url, async (client) => {
+  const { rows } = await client.query<{ definition: string }>(
+    `SELECT pg_get_functiondef('session_attachments_put'::regproc) AS definition`,
+  );
+  await client.query(minimalPut(rows[0]!.definition));
+  await client.query(
+    `CREATE TABLE plain_uploads (id text PRIMARY KEY, session_key text, name text, content bytea, updated_at bigint)`,
+  );
+});
+
+const PUT_ARGUMENTS = Array.from({ length: 17 }, (_, index) => `$${index + 1}`).join(', ');
+function putValues(visitor: number, content: Buffer): unknown[] {
+  return [
+    1,
+    visitor,
+    `visitor-${visitor}`,
+    'draft',
+    [randomUUID()],
+    ['small.txt'],
+    ['text/plain'],
+    [content.byteLength],
+    [createHash('sha256').update(content).digest('hex')],
+    [`inline:${randomUUID()}`],
+    content,
+    [content.byteLength],
+    Date.now(),
+    100,
+    1024 ** 3,
+    10,
+    Date.now() - 60_000,
+  ];
+}
+const insertRow = (visitor: number, content: Buffer) => ({
+  name: 'plain-insert',
+  text: 'INSERT INTO plain_uploads VALUES ($1, $2, $3, $4, $5)',
+  values: [randomUUID(), `visitor-${visitor}`, 'small.txt', content, Date.now()],
+});
+
+type Call = (client: pg.Client, visitor: number, content: Buffer) => Promise<unknown>;
+const CALLS: Record<string, Call> = {
+  put: (client, visitor, content) =>
+    client.query({
+      name: 'put',
+      text: `SELECT * FROM session_attachments_put(${PUT_ARGUMENTS})`,
+      values: putValues(visitor, content),
+    }),
+  'put-minimal': (client, visitor, content) =>
+    client.query({
+      name: 'put-minimal',
+      text: `SELECT * FROM session_attachments_put_minimal(${PUT_ARGUMENTS})`,
+      values: putValues(visitor, content),
+    }),
+  transaction: async (client, visitor, content) => {
+    await client.query('BEGIN');
+    await client.query(insertRow(visitor, content));
+    await client.query('COMMIT');
+  },
+  insert: (client, visitor, content) => client.query(insertRow(visitor, content)),
+  'select-1': (client) => client.query({ name: 'select-1', text: 'SELECT 1' }),
+};
+const chosen = option('calls')?.split(',') ?? Object.keys(CALLS);
+const unknown = chosen.filter((name) => !(name in CALLS));
+if (unknown.length > 0)
+  throw new Error(`--calls: no call named ${unknown.join(', ')} (there are ${Object.keys(CALLS).join(', ')})`);
+
+async function turn(name: string): Promise<{ perSecond: number; cpuMs: number }> {
+  const call = CALLS[name]!;
+  const clients = await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      return client;
+    }),
+  );
+  try {
+    // One unmeasured call each: every connection prepares its statements and compiles the function.
+    await Promise.all(clients.map((client, visitor) => call(client, visitor, randomBytes(1024))));
+    const before = await postgresCpuSeconds(port);
+    if (before === undefined) throw new Error(`no PostgreSQL of this machine listens on port ${port}`);
+    let calls = 0;
+    const until = performance.now() + seconds * 1000;
+    await Promise.all(
+      clients.map(async (client, visitor) => {
+        while (performance.now() < until) {
+          await call(client, visitor, randomBytes(1024));
+          calls += 1;
+        }
+      }),
+    );
+    const after = (await postgresCpuSeconds(port))!;
+    return { perSecond: calls / seconds, cpuMs: ((after - before) * 1000) / calls };
+  } finally {
+    await Promise.all(clients.map((client) => client.end()));
+  }
+}
+
+const cpu = new Map<string, number[]>(chosen.map((name) => [name, []]));
+for (let round = 0; round < rounds; round += 1) {
+  for (const name of round % 2 === 0 ? chosen : [...chosen].reverse()) {
+    const { perSecond, cpuMs } = await turn(name);
+    cpu.get(name)!.push(cpuMs);
+    process.stderr.write(
+      `round ${round + 1} ${name.padEnd(12)} ${perSecond.toFixed(0).padStart(6)} calls/s  PostgreSQL CPU ${cpuMs.toFixed(3)} ms/call\n`,
+    );
+  }
+}
+await end();
+
+console.log(`medians of ${rounds} rounds of ${seconds} s, ${CLIENTS} clients; PostgreSQL CPU per call`);
+for (const [name, values] of cpu) {
+  const put = cpu.get('put');
+  const ratio = put ? ` (${median(values.map((value, index) => value / put[index]!)).toFixed(2)}× put)` : '';
+  console.log(`${name.padEnd(12)} ${median(values).toFixed(3)} ms${ratio}`);
+}
