@@ -34,9 +34,12 @@ function readFiles(request: Request): Promise<FloorFile[]> {
         size += chunk.length;
       });
       stream.on('end', () => files.push({ name: info.filename ?? '', size, sha256: hash.digest('hex') }));
+      stream.on('error', reject);
     });
     parser.on('close', () => resolve(files));
     parser.on('error', reject);
+    // A client that goes away mid-body: busboy never closes, so the request's own error ends it.
+    request.on('error', reject);
     request.pipe(parser);
   });
 }
