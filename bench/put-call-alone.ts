@@ -12,7 +12,10 @@
 // CONFLICT DO UPDATE, as it knows no row id) and the function itself: about the least a put of
 // this design can cost; `transaction`, BEGIN, a plain INSERT of
 // the same row into a table of its own, COMMIT: the stock code's three statements; `insert`, the
-// INSERT alone; `select-1`, a round trip that does nothing.
+// INSERT alone; `select-1`, a round trip that does nothing; `statements`, the put's work as plain
+// statements in one transaction (BEGIN, the lock, the read, the previews, the row, COMMIT: six
+// round trips instead of one). Beside PostgreSQL's CPU, this process's CPU per call stands for
+// what the calls cost an app's server.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
@@ -89,6 +92,23 @@ const insertRow = (visitor: number, content: Buffer) => ({
   values: [randomUUID(), `visitor-${visitor}`, 'small.txt', content, Date.now()],
 });
 
+// The put's work as plain statements in one transaction (`statements`): the lock, then the
+// function's read of the session's rows (its own statement, so that it sees what committed
+// before the lock), the previews of replaced files, the row's update or insert, the commit.
+const IN_BUNDLE = 'a.bundle = $2 AND a.name = ANY ($3)';
+const SESSION_READ =
+  `SELECT count(*) FILTER (WHERE a.bundle = $2) AS in_bundle, coalesce(sum(a.size), 0) AS bytes_held, ` +
+  `coalesce(sum(a.size) FILTER (WHERE ${IN_BUNDLE}), 0) AS bytes_replaced, array_agg(a.name) FILTER (WHERE ${IN_BUNDLE}) AS old_names, ` +
+  `array_agg(a.id) FILTER (WHERE ${IN_BUNDLE}) AS old_ids, array_agg(a.storage_key) FILTER (WHERE ${IN_BUNDLE}) AS old_keys, ` +
+  `(SELECT d.into_key FROM session_attachment_adoptions d WHERE d.from_key = $1 AND d.adopted_at >= $4) AS adopter ` +
+  `FROM session_attachments a WHERE a.session_key = $1`;
+const ROW_UPDATE =
+  'UPDATE session_attachments SET mimetype = $1, size = $2, sha256 = $3, storage_key = $4, content = $5, updated_at = $6, ' +
+  'claim = NULL, claimed_at = NULL WHERE id = $7 RETURNING id, created_at';
+const ROW_INSERT =
+  'INSERT INTO session_attachments (mimetype, size, sha256, storage_key, content, created_at, updated_at, id, session_key, bundle, name) ' +
+  'VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10) RETURNING id, created_at';
+
 type Call = (client: pg.Client, visitor: number, content: Buffer) => Promise<unknown>;
 const CALLS: Record<string, Call> = {
   put: (client, visitor, content) =>
@@ -108,6 +128,65 @@ const CALLS: Record<string, Call> = {
     await client.query(insertRow(visitor, content));
     await client.query('COMMIT');
   },
+  statements: async (client, visitor, content) => {
+    const [lockNamespace, lockKey, sessionKey, bundle, ids, names, types, sizes, hashes, keys, , , now, , , , since] = putValues(
+      visitor,
+      content,
+    ) as [
+      number,
+      number,
+      string,
+      string,
+      string[],
+      string[],
+      string[],
+      number[],
+      string[],
+      string[],
+      Buffer,
+      number[],
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    await client.query('BEGIN');
+    try {
+      await client.query({
+        name: 'statements-lock',
+        text: 'SELECT pg_advisory_xact_lock($1, $2)',
+        values: [lockNamespace, lockKey],
+      });
+      const { rows } = await client.query<{ old_ids: string[] | null; old_keys: string[] | null }>({
+        name: 'statements-read',
+        text: SESSION_READ,
+        values: [sessionKey, bundle, names, since],
+      });
+      const oldKeys = rows[0]?.old_keys;
+      if (oldKeys)
+        await client.query({
+          name: 'statements-previews',
+          text: 'DELETE FROM session_attachment_previews WHERE source_key = ANY ($1) RETURNING storage_key',
+          values: [oldKeys],
+        });
+      const oldId = rows[0]?.old_ids?.[0];
+      const row = [types[0], sizes[0], hashes[0], keys[0], content, now];
+      const updated = oldId
+        ? await client.query({ name: 'statements-update', text: ROW_UPDATE, values: [...row, oldId] })
+        : undefined;
+      if (!updated?.rowCount)
+        await client.query({
+          name: 'statements-insert',
+          text: ROW_INSERT,
+          values: [...row, ids[0], sessionKey, bundle, names[0]],
+        });
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    }
+  },
   insert: (client, visitor, content) => client.query(insertRow(visitor, content)),
   'select-1': (client) => client.query({ name: 'select-1', text: 'SELECT 1' }),
 };
@@ -116,7 +195,7 @@ const unknown = chosen.filter((name) => !(name in CALLS));
 if (unknown.length > 0)
   throw new Error(`--calls: no call named ${unknown.join(', ')} (there are ${Object.keys(CALLS).join(', ')})`);
 
-async function turn(name: string): Promise<{ perSecond: number; cpuMs: number }> {
+async function turn(name: string): Promise<{ perSecond: number; cpuMs: number; clientMs: number }> {
   const call = CALLS[name]!;
   const clients = await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
@@ -130,6 +209,7 @@ async function turn(name: string): Promise<{ perSecond: number; cpuMs: number }>
     await Promise.all(clients.map((client, visitor) => call(client, visitor, randomBytes(1024))));
     const before = await postgresCpuSeconds(port);
     if (before === undefined) throw new Error(`no PostgreSQL of this machine listens on port ${port}`);
+    const clientBefore = process.cpuUsage();
     let calls = 0;
     const until = performance.now() + seconds * 1000;
     await Promise.all(
@@ -140,28 +220,45 @@ async function turn(name: string): Promise<{ perSecond: number; cpuMs: number }>
         }
       }),
     );
+    const client = process.cpuUsage(clientBefore);
     const after = (await postgresCpuSeconds(port))!;
-    return { perSecond: calls / seconds, cpuMs: ((after - before) * 1000) / calls };
+    return {
+      perSecond: calls / seconds,
+      cpuMs: ((after - before) * 1000) / calls,
+      clientMs: (client.user + client.system) / 1000 / calls,
+    };
   } finally {
     await Promise.all(clients.map((client) => client.end()));
   }
 }
 
 const cpu = new Map<string, number[]>(chosen.map((name) => [name, []]));
+const clientCpu = new Map<string, number[]>(chosen.map((name) => [name, []]));
 for (let round = 0; round < rounds; round += 1) {
   for (const name of round % 2 === 0 ? chosen : [...chosen].reverse()) {
-    const { perSecond, cpuMs } = await turn(name);
+    const { perSecond, cpuMs, clientMs } = await turn(name);
     cpu.get(name)!.push(cpuMs);
+    clientCpu.get(name)!.push(clientMs);
     process.stderr.write(
-      `round ${round + 1} ${name.padEnd(12)} ${perSecond.toFixed(0).padStart(6)} calls/s  PostgreSQL CPU ${cpuMs.toFixed(3)} ms/call\n`,
+      `round ${round + 1} ${name.padEnd(12)} ${perSecond.toFixed(0).padStart(6)} calls/s  CPU per call: PostgreSQL ` +
+        `${cpuMs.toFixed(3)} ms, client ${clientMs.toFixed(3)} ms\n`,
     );
   }
 }
 await end();
 
-console.log(`medians of ${rounds} rounds of ${seconds} s, ${CLIENTS} clients; PostgreSQL CPU per call`);
-for (const [name, values] of cpu) {
-  const put = cpu.get('put');
-  const ratio = put ? ` (${median(values.map((value, index) => value / put[index]!)).toFixed(2)}× put)` : '';
-  console.log(`${name.padEnd(12)} ${median(values).toFixed(3)} ms${ratio}`);
+// The client's CPU (this process: pg's driver, its sockets) stands for what the same calls cost
+// an app's server besides PostgreSQL: more round trips cost it more.
+const ratioToPut = (of: Map<string, number[]>, values: number[]) => {
+  const put = of.get('put');
+  return put ? ` (${median(values.map((value, index) => value / put[index]!)).toFixed(2)}× put)` : '';
+};
+console.log(`medians of ${rounds} rounds of ${seconds} s, ${CLIENTS} clients; CPU per call`);
+for (const name of chosen) {
+  const server = cpu.get(name)!;
+  const client = clientCpu.get(name)!;
+  console.log(
+    `${name.padEnd(12)} PostgreSQL ${median(server).toFixed(3)} ms${ratioToPut(cpu, server)}, ` +
+      `client ${median(client).toFixed(3)} ms${ratioToPut(clientCpu, client)}`,
+  );
 }
