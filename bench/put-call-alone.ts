@@ -1,21 +1,21 @@
 // `npm run build && node dist/bench/put-call-alone.js [--rounds=6] [--seconds=4]
-// [--calls=put,put-minimal,transaction,insert,select-1]`: what PostgreSQL spends on the module's
-// put call of a 1 KiB upload, against simpler statements, with no app in between. 32 clients,
-// each its own visitor replacing small.txt again and again (as the bench's 1 KiB burst), each
-// call a named prepared statement; PostgreSQL's CPU per call (all its processes, from /proc)
-// around each turn, in turns whose order alternates per round; medians and the median of the
-// per-round ratios to `put`.
+// [--calls=put,put-minimal,statements,transaction,insert,select-1]`: what the module's put call
+// of a 1 KiB upload costs PostgreSQL and its client, against other ways to do it and simpler
+// statements, with no app in between. 32 clients, each its own visitor replacing small.txt
+// again and again (as the bench's 1 KiB burst), each statement a named prepared one;
+// PostgreSQL's CPU per call (all its processes, from /proc) and this process's (pg's driver
+// and sockets: what the same calls cost an app's server) around each turn, in turns whose order
+// alternates per round; medians and the median of the per-round ratios to `put`.
 //
 // The calls: `put`, the installed session_attachments_put; `put-minimal`, the same function
 // with its read of the session's rows (quotas, replaced rows, adoption) and its removal of
 // previews cut out, so what is left is the session's lock, the row's write (its INSERT ... ON
 // CONFLICT DO UPDATE, as it knows no row id) and the function itself: about the least a put of
-// this design can cost; `transaction`, BEGIN, a plain INSERT of
-// the same row into a table of its own, COMMIT: the stock code's three statements; `insert`, the
-// INSERT alone; `select-1`, a round trip that does nothing; `statements`, the put's work as plain
-// statements in one transaction (BEGIN, the lock, the read, the previews, the row, COMMIT: six
-// round trips instead of one). Beside PostgreSQL's CPU, this process's CPU per call stands for
-// what the calls cost an app's server.
+// this design can cost; `statements`, the put's work as plain statements in one transaction
+// (BEGIN, the lock, the read, the previews, the row, COMMIT: six round trips instead of one);
+// `transaction`, BEGIN, a plain INSERT of the same row into a table of its own, COMMIT: the
+// stock code's three statements; `insert`, the INSERT alone; `select-1`, a round trip that
+// does nothing.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
@@ -65,25 +65,58 @@ await withClient(url, async (client) => {
 });
 
 const PUT_ARGUMENTS = Array.from({ length: 17 }, (_, index) => `$${index + 1}`).join(', ');
-function putValues(visitor: number, content: Buffer): unknown[] {
-  return [
-    1,
-    visitor,
-    `visitor-${visitor}`,
-    'draft',
-    [randomUUID()],
-    ['small.txt'],
-    ['text/plain'],
-    [content.byteLength],
-    [createHash('sha256').update(content).digest('hex')],
-    [`inline:${randomUUID()}`],
+/** One upload of small.txt by one visitor: what the put call carries. */
+interface Upload {
+  lock: [namespace: number, key: number];
+  sessionKey: string;
+  bundle: string;
+  id: string;
+  name: string;
+  mimetype: string;
+  size: number;
+  sha256: string;
+  storageKey: string;
+  content: Buffer;
+  now: number;
+  adoptedSince: number;
+}
+
+function uploadOf(visitor: number, content: Buffer): Upload {
+  return {
+    lock: [1, visitor],
+    sessionKey: `visitor-${visitor}`,
+    bundle: 'draft',
+    id: randomUUID(),
+    name: 'small.txt',
+    mimetype: 'text/plain',
+    size: content.byteLength,
+    sha256: createHash('sha256').update(content).digest('hex'),
+    storageKey: `inline:${randomUUID()}`,
     content,
-    [content.byteLength],
-    Date.now(),
+    now: Date.now(),
+    adoptedSince: Date.now() - 60_000,
+  };
+}
+
+/** The put function's 17 arguments for one file (limits: 100 files, 1 GiB, 10 bundles). */
+function putValues(upload: Upload): unknown[] {
+  return [
+    ...upload.lock,
+    upload.sessionKey,
+    upload.bundle,
+    [upload.id],
+    [upload.name],
+    [upload.mimetype],
+    [upload.size],
+    [upload.sha256],
+    [upload.storageKey],
+    upload.content,
+    [upload.size],
+    upload.now,
     100,
     1024 ** 3,
     10,
-    Date.now() - 60_000,
+    upload.adoptedSince,
   ];
 }
 const insertRow = (visitor: number, content: Buffer) => ({
@@ -115,13 +148,13 @@ const CALLS: Record<string, Call> = {
     client.query({
       name: 'put',
       text: `SELECT * FROM session_attachments_put(${PUT_ARGUMENTS})`,
-      values: putValues(visitor, content),
+      values: putValues(uploadOf(visitor, content)),
     }),
   'put-minimal': (client, visitor, content) =>
     client.query({
       name: 'put-minimal',
       text: `SELECT * FROM session_attachments_put_minimal(${PUT_ARGUMENTS})`,
-      values: putValues(visitor, content),
+      values: putValues(uploadOf(visitor, content)),
     }),
   transaction: async (client, visitor, content) => {
     await client.query('BEGIN');
@@ -129,39 +162,14 @@ const CALLS: Record<string, Call> = {
     await client.query('COMMIT');
   },
   statements: async (client, visitor, content) => {
-    const [lockNamespace, lockKey, sessionKey, bundle, ids, names, types, sizes, hashes, keys, , , now, , , , since] = putValues(
-      visitor,
-      content,
-    ) as [
-      number,
-      number,
-      string,
-      string,
-      string[],
-      string[],
-      string[],
-      number[],
-      string[],
-      string[],
-      Buffer,
-      number[],
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
+    const upload = uploadOf(visitor, content);
     await client.query('BEGIN');
     try {
-      await client.query({
-        name: 'statements-lock',
-        text: 'SELECT pg_advisory_xact_lock($1, $2)',
-        values: [lockNamespace, lockKey],
-      });
+      await client.query({ name: 'statements-lock', text: 'SELECT pg_advisory_xact_lock($1, $2)', values: upload.lock });
       const { rows } = await client.query<{ old_ids: string[] | null; old_keys: string[] | null }>({
         name: 'statements-read',
         text: SESSION_READ,
-        values: [sessionKey, bundle, names, since],
+        values: [upload.sessionKey, upload.bundle, [upload.name], upload.adoptedSince],
       });
       const oldKeys = rows[0]?.old_keys;
       if (oldKeys)
@@ -171,7 +179,7 @@ const CALLS: Record<string, Call> = {
           values: [oldKeys],
         });
       const oldId = rows[0]?.old_ids?.[0];
-      const row = [types[0], sizes[0], hashes[0], keys[0], content, now];
+      const row = [upload.mimetype, upload.size, upload.sha256, upload.storageKey, upload.content, upload.now];
       const updated = oldId
         ? await client.query({ name: 'statements-update', text: ROW_UPDATE, values: [...row, oldId] })
         : undefined;
@@ -179,7 +187,7 @@ const CALLS: Record<string, Call> = {
         await client.query({
           name: 'statements-insert',
           text: ROW_INSERT,
-          values: [...row, ids[0], sessionKey, bundle, names[0]],
+          values: [...row, upload.id, upload.sessionKey, upload.bundle, upload.name],
         });
       await client.query('COMMIT');
     } catch (error) {
