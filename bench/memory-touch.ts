@@ -3,8 +3,9 @@
 // that each GiB is new memory to the process, in a child process whose exit frees it all), and
 // how much free memory the kernel handed back to the host meanwhile (page-reporting.ts). With
 // `--again-after=S`, S seconds after the first child exited a second one does the same: memory
-// written shortly before is fast to write into, memory the host took back in between is not. This is what moves the big-upload rows of the
-// bench between rounds (README, Benchmarks); it needs a machine with that much memory free.
+// written shortly before is fast to write into, memory the host took back in between is not.
+// This is what moves the big-upload rows of the bench between rounds (README, Benchmarks); it
+// needs a machine with that much memory free.
 import { spawnSync } from 'node:child_process';
 import { reportedKib } from './page-reporting.js';
 

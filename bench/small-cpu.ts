@@ -23,7 +23,6 @@ import { machinePaceMs } from './machine-pace.js';
 import {
   contextSwitchesOf,
   processCountersOf,
-  cpuSecondsOf,
   median,
   multipartHead,
   multipartTail,
@@ -204,17 +203,19 @@ for (let round = 0; round < rounds; round += 1) {
     await burst(server, 1);
     const paceBefore = machinePaceMs();
     const walBefore = await walPosition();
-    const [serverBefore, postgresBefore, loadBefore] = [await cpuSecondsOf(server.pid), await postgresCpu(), process.cpuUsage()];
-    const switchesBefore = await contextSwitchesOf(server.pid);
-    const countersBefore = await processCountersOf(server.pid);
+    const [before, switchesBefore, postgresBefore, loadBefore] = [
+      await processCountersOf(server.pid),
+      await contextSwitchesOf(server.pid),
+      await postgresCpu(),
+      process.cpuUsage(),
+    ];
     const result = await burst(server, seconds);
-    const [serverAfter, postgresAfter, load] = [
-      await cpuSecondsOf(server.pid),
+    const [after, switchesAfter, postgresAfter, load] = [
+      await processCountersOf(server.pid),
+      await contextSwitchesOf(server.pid),
       await postgresCpu(),
       process.cpuUsage(loadBefore),
     ];
-    const switches = (await contextSwitchesOf(server.pid)) - switchesBefore;
-    const countersAfter = await processCountersOf(server.pid);
     const walAfter = await walPosition();
     const pace = (paceBefore + machinePaceMs()) / 2;
     if (result.non2xx > 0 || result.errors > 0)
@@ -225,13 +226,13 @@ for (let round = 0; round < rounds; round += 1) {
       p50: result.latency.p50,
       p99: result.latency.p99,
       wal: (walAfter - walBefore) / requests,
-      server: (serverAfter - serverBefore) / requests,
+      server: (after.user + after.system - before.user - before.system) / requests,
       postgres: (postgresAfter - postgresBefore) / requests,
       loadgen: (load.user + load.system) / 1e6 / requests,
       pace,
-      switches: switches / result.requests.total,
-      system: (countersAfter.system - countersBefore.system) / result.requests.total,
-      faults: (countersAfter.minorFaults - countersBefore.minorFaults) / result.requests.total,
+      switches: (switchesAfter - switchesBefore) / requests,
+      system: (after.system - before.system) / requests,
+      faults: (after.minorFaults - before.minorFaults) / requests,
     };
     samples.set(server.name, [...(samples.get(server.name) ?? []), sample]);
     process.stderr.write(

@@ -159,12 +159,12 @@ async function postgresPids(port: string): Promise<{ postmaster: number; childre
   let postmaster: number | undefined;
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const [cmdline, stat] = await Promise.all([
+    const [cmdline, fields] = await Promise.all([
       readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => ''),
-      readFile(`/proc/${entry}/stat`, 'utf8').catch(() => ''),
+      statFieldsOf(Number(entry)),
     ]);
-    if (!stat) continue;
-    parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    if (!fields) continue;
+    parents.set(Number(entry), Number(fields[1]));
     const args = cmdline.split('\0');
     if (args[0]?.endsWith('postgres') && args[args.indexOf('-p') + 1] === port) postmaster = Number(entry);
   }

@@ -83,7 +83,8 @@ function markupType(head: Uint8Array): string | undefined {
   let first = start;
   while (first < head.byteLength && LATIN1_WHITESPACE.has(head[first]!)) first += 1;
   if (head[first] !== 0x3c) return undefined;
-  const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1', start).trimStart();
+  // From the `<` on: what trimStart would have skipped is skipped already.
+  const text = Buffer.from(head.buffer, head.byteOffset, head.byteLength).toString('latin1', first);
   // Comments before the root tell nothing (an SVG may start with one), but a browser takes a
   // leading comment for HTML: that is the answer when nothing more telling follows.
   let rest = text;
