@@ -1,23 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { close as closeFile, createWriteStream, fdatasync, fsync, open as openFile } from 'node:fs';
+import { close as closeFile, fdatasync, fsync, open as openFile } from 'node:fs';
 import { mkdir, opendir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { finished, Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import type { AttachmentStorage, ByteRange, ByteSource, ResumableWrites, StoredObject } from './attachment-storage.js';
+import { writeBatchedToFile } from './batched-file-write.js';
 import { BlobFileStream } from './blob-file-stream.js';
 import { FolderFlusher, flushFolder } from './folder-flusher.js';
 
 const BLOB_KEY = /^[0-9a-f]{32}$/;
 const TEMPORARY_KEY = /^[0-9a-f]{32}\.part$/;
-/**
- * Most bytes the file's stream holds before it asks the source to wait; what arrives while a
- * write runs goes out in one writev. One socket chunk (64 KiB), not more: a chunk held across
- * two young-generation collections is promoted, and only a full collection frees its bytes.
- * Holding 1 MiB did that to most chunks of a big upload: 26 to 43 full collections per 1 GiB
- * (none at 16 or 64 KiB), and 160 against 231 MiB/s (bench/upload-alone.ts).
- */
-const WRITE_BATCH_BYTES = 64 * 1024;
 /** How many bytes writeAt lets reach the file before it flushes them while the rest still arrives. */
 const FLUSH_AHEAD_BYTES = 2 * 1024 * 1024;
 
@@ -67,19 +59,23 @@ export class DiskStorage implements AttachmentStorage, ResumableWrites {
     const temporary = this.pathOf(`${key}.part`);
     const final = this.pathOf(key);
     const bytes = source instanceof Readable ? source : Readable.from(source, { objectMode: false });
-    const fd = await this.inFolder(join(this.root, 'tmp'), () => openExclusive(temporary));
-    // The bytes go from the source straight to the file, with no stage between (the hash
-    // listens), and the chunks that arrive while a write runs go out in one writev.
-    // `flush` fsyncs the file before it closes: an acknowledged upload survives a power loss.
-    // One fsync at the end, as the durable ceiling does: flushing every few MiB while the file
-    // arrives (fdatasync, each a journal commit and a device cache flush) measured no faster.
-    const target = createWriteStream(temporary, { fd, flush: this.durable, highWaterMark: WRITE_BATCH_BYTES });
-    try {
-      await pipeline(bytes, target);
-    } catch (error) {
-      if (!target.closed) await new Promise<void>((closed) => target.once('close', () => closed()));
+    // The bytes go from the source straight to the file, in batches (batched-file-write.ts),
+    // with no stage between (the hash listens). Durable: one fsync at the end, before the file
+    // closes, as the durable ceiling does: flushing every few MiB while the file arrives
+    // (fdatasync, each a journal commit and a device cache flush) measured no faster.
+    const stored = await writeBatchedToFile(bytes, {
+      open: () => this.inFolder(join(this.root, 'tmp'), () => openExclusive(temporary)),
+      flush: this.durable,
+      onSourceFailure: 'discard',
+    }).catch(async (error: unknown) => {
+      // The file could not take the bytes: the source is let go, as a pipe would.
+      bytes.destroy(error as Error);
       await unlink(temporary).catch(() => undefined);
       throw error;
+    });
+    if (stored.sourceError) {
+      await unlink(temporary).catch(() => undefined);
+      throw stored.sourceError;
     }
     const folder = join(this.root, 'blobs', key.slice(0, 2));
     try {
@@ -129,59 +125,29 @@ export class DiskStorage implements AttachmentStorage, ResumableWrites {
     if (!BLOB_KEY.test(key)) throw new Error(`DiskStorage: "${key}" is not a blob key`);
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`DiskStorage: offset ${offset} is not a byte offset`);
     if (!(maxBytes >= 0)) throw new RangeError(`DiskStorage: maxBytes ${maxBytes} is not a byte count`);
-    // Everything is attached before the first await: a source that fails or flows meanwhile
-    // (the file is still opening) must neither go unheard nor lose bytes. As in write, bytes
-    // go straight from the source into the file, batched into writev; `flush` fsyncs it before
-    // it closes. However the source stops, the file stream is ended, not destroyed: what it
-    // already took is written, not dropped. 'r+' opens the existing file without truncating
-    // it (an unknown key fails with ENOENT).
-    const target = createWriteStream(this.pathOf(key), {
-      flags: 'r+',
-      start: offset,
-      flush: this.durable,
-      highWaterMark: WRITE_BATCH_BYTES,
-    });
+    // As in write, the bytes go straight from the source into the file, in batches; every byte
+    // the source gave is written however it stops (at its end, destroyed, failed), and flushed
+    // before the file closes when durable. 'r+' opens the existing file without truncating it
+    // (an unknown key fails with ENOENT).
+    //
     // A PATCH's client waits for its answer before it sends the next one, so the flush at the
     // end is time nobody sends in. Flushing what has reached the file every few MiB while the
-    // rest arrives leaves that last flush only the last few MiB. One flush at a time, and
-    // the file is ended (closed) only once none runs.
+    // rest arrives leaves that last flush only the last few MiB. One flush at a time, and the
+    // file is closed only once none runs.
     const ahead = new FlushAhead(this.flushAhead);
-    target.once('open', (fd: number) => (ahead.fd = fd));
-    let room = maxBytes;
-    // pipe(), but cutting at `room`: the chunk that crosses it is written up to it.
-    const onData = (chunk: Buffer) => {
-      if (room <= 0) return;
-      const piece = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
-      room -= piece.byteLength;
-      if (!target.write(piece)) source.pause();
-      if (this.durable) ahead.maybeFlush(target.bytesWritten);
-    };
-    const onDrain = () => source.resume();
-    const detach = () => {
-      source.off('data', onData);
-      target.off('drain', onDrain);
-    };
-    await new Promise<void>((done, failed) => {
-      // The watch stays after a failed write too: the source's own later error is heard here.
-      const stopWatching = finished(source, { writable: false }, () => {
-        stopWatching();
-        detach();
-        void ahead.idle().then(() => {
-          if (!target.destroyed) target.end();
-        });
-      });
-      target.once('error', (error) => {
-        detach();
-        failed(error);
-      });
-      target.once('close', () => done());
-      target.on('drain', onDrain);
-      source.on('data', onData);
-      source.resume();
+    const path = this.pathOf(key);
+    const { written } = await writeBatchedToFile(source, {
+      open: () => openForUpdate(path),
+      position: offset,
+      maxBytes,
+      flush: this.durable,
+      onSourceFailure: 'keep',
+      afterWrite: this.durable ? (fd, bytes) => ahead.maybeFlush(fd, bytes) : undefined,
+      beforeClose: () => ahead.idle(),
     });
     // A flush that failed may have been the one to hear of a failed write: the bytes are not durable.
     if (ahead.error) throw ahead.error;
-    return target.bytesWritten;
+    return written;
   }
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
@@ -284,9 +250,19 @@ function parentsOfNewFolders(first: string, last: string): string[] {
   }
 }
 
-/** Opens a new file for writing (a plain descriptor: its stream writes without promises). */
+/** Opens a new file for writing. */
 function openExclusive(path: string): Promise<number> {
-  return new Promise((opened, failed) => openFile(path, 'wx', (error, fd) => (error ? failed(error) : opened(fd))));
+  return openDescriptor(path, 'wx');
+}
+
+/** Opens an existing file for writing, without truncating it. */
+function openForUpdate(path: string): Promise<number> {
+  return openDescriptor(path, 'r+');
+}
+
+/** A plain descriptor (batched-file-write.ts writes on it without promises per write). */
+function openDescriptor(path: string, flags: string): Promise<number> {
+  return new Promise((opened, failed) => openFile(path, flags, (error, fd) => (error ? failed(error) : opened(fd))));
 }
 
 async function opendirOrNothing(folder: string) {
@@ -315,7 +291,6 @@ function flushFileData(fd: number): Promise<void> {
 
 /** writeAt's flushes while a write goes on: at most one at a time, each of what reached the file. */
 class FlushAhead {
-  fd: number | undefined;
   error: Error | undefined;
   private running: Promise<void> | undefined;
   private flushedUpTo = 0;
@@ -323,9 +298,8 @@ class FlushAhead {
   constructor(private readonly flush: (fd: number) => Promise<void>) {}
 
   /** Flushes the file when `written` is `FLUSH_AHEAD_BYTES` past the last flush and none runs. */
-  maybeFlush(written: number): void {
-    const fd = this.fd;
-    if (fd === undefined || this.running || this.error || written - this.flushedUpTo < FLUSH_AHEAD_BYTES) return;
+  maybeFlush(fd: number, written: number): void {
+    if (this.running || this.error || written - this.flushedUpTo < FLUSH_AHEAD_BYTES) return;
     this.flushedUpTo = written;
     this.running = this.flush(fd).then(
       () => {
