@@ -1,9 +1,9 @@
 // Bench plumbing: servers as child processes, their memory, and one HTTP upload or download.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { freePort } from '../test/support/postgres-server.js';
 
 export const projectRoot = resolve(import.meta.dirname, '../..');
@@ -34,6 +34,14 @@ export const profileArgs = process.env.BENCH_PROFILE
 export const SERVER_NODE_FLAGS = ['--initial-old-space-size=128'];
 
 /**
+ * `BENCH_SERVER_FLAGS="--trace-gc ..."`: more node flags for every server (a diagnosis, never a
+ * measured run), and `BENCH_SERVER_LOGS=<folder>` keeps each server's standard output there as
+ * `<name>.log` (where --trace-gc writes).
+ */
+const extraServerFlags = process.env.BENCH_SERVER_FLAGS?.split(' ').filter(Boolean) ?? [];
+const serverLogs = process.env.BENCH_SERVER_LOGS ? resolve(process.env.BENCH_SERVER_LOGS) : undefined;
+
+/**
  * Starts `<build>/bench/servers/<script>.js` and waits for its "ready" line. `build` is this
  * build's `dist` unless another is named (a copy of `dist` made at another commit, inside the
  * checkout so that node_modules resolves; see `otherBuilds`).
@@ -47,13 +55,14 @@ export async function startServer(
   const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
-    [...profileArgs, ...SERVER_NODE_FLAGS, `${build}/bench/servers/${script}.js`],
+    [...profileArgs, ...SERVER_NODE_FLAGS, ...extraServerFlags, `${build}/bench/servers/${script}.js`],
     {
       cwd: projectRoot,
       env: { ...process.env, ...env, PORT: String(port) },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+  if (serverLogs) child.stdout!.pipe(createWriteStream(join(serverLogs, `${name}.log`)));
   await new Promise<void>((ready, fail) => {
     child.once('exit', (code) => fail(new Error(`${name} exited with ${code} before it was ready`)));
     child.stdout!.on('data', (chunk: Buffer) => {
