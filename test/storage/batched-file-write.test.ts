@@ -140,6 +140,14 @@ describe('writeBatchedToFile', () => {
       { code: 'EBADF' },
     );
     assert.ok(await isClosed(descriptor));
+    // Its owner then lets the source go with the error, as a pipe would: heard, not an unhandled 'error'.
+    const source = new Readable({ read() {} });
+    for (const piece of pieces(randomBytes(MiB))) source.push(piece);
+    const failed = writeBatchedToFile(source, { open: () => openFile(path, 'r'), flush: false, onSourceFailure: 'discard' });
+    await assert.rejects(failed, { code: 'EBADF' });
+    source.destroy(new Error('let go'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(source.destroyed, true);
     await assert.rejects(
       writeBatchedToFile(Readable.from([Buffer.from('x')]), {
         open: () => openFile(join(path, 'missing', 'file'), 'wx'),

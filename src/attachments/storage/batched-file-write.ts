@@ -145,7 +145,8 @@ export function writeBatchedToFile(source: Readable, options: BatchedFileWriteOp
     };
 
     const fail = (error: Error) => {
-      stopWatching();
+      // The watch on the source stays: an error it meets later (its owner destroys it with
+      // this one, as a pipe would) is heard here, not thrown as an unhandled 'error'.
       source.off('data', onData);
       if (fd === undefined) {
         settled = true;
