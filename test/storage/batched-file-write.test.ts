@@ -45,6 +45,18 @@ describe('writeBatchedToFile', () => {
     assert.ok(writes.length >= content.byteLength / FILE_BATCH_BYTES);
   });
 
+  test('thousands of tiny pieces in one batch (more than one writev takes) are all written, in order', async () => {
+    const path = await newFile();
+    const content = randomBytes(400_000);
+    const result = await writeBatchedToFile(Readable.from(pieces(content, 100)), {
+      open: () => openFile(path, 'wx'),
+      flush: false,
+      onSourceFailure: 'keep',
+    });
+    assert.equal(result.written, content.byteLength);
+    assert.ok((await readFile(path)).equals(content));
+  });
+
   test('a slow source: each piece is in the file before the next one comes, none waits for a batch to fill', async () => {
     const path = await newFile();
     const source = new PassThrough();
