@@ -2,14 +2,12 @@
 // embedded one), a fresh database, a work folder with a source file of random bytes, and the
 // settle step bench/run.ts takes before each measurement.
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../test/support/databases.js';
 import { startEmbeddedPostgres } from '../test/support/postgres-server.js';
-
-const MiB = 1024 * 1024;
+import { writeSourceFile } from './support.js';
 
 export interface AloneRun {
   database: TestDatabase;
@@ -27,13 +25,7 @@ export async function startAloneRun(name: string, size: number): Promise<AloneRu
   const database = await createTestDatabase('postgres');
   const work = await mkdtemp(join(tmpdir(), `attachments-${name}-`));
   const source = join(work, 'source.bin');
-  const block = randomBytes(MiB);
-  await writeFile(
-    source,
-    (function* () {
-      for (let i = 0; i < size / MiB; i += 1) yield block;
-    })(),
-  );
+  await writeSourceFile(source, size);
   return {
     database,
     work,

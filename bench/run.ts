@@ -27,6 +27,7 @@ import {
   withPeakRss,
   type BenchServer,
   visitorCookies,
+  writeSourceFile,
 } from './support.js';
 import { spawn } from 'node:child_process';
 import { curlDownload, curlUpload } from './curl-client.js';
@@ -117,20 +118,9 @@ log(
     ? `writing ${plan.big / MiB} MiB and ${plan.probe / MiB} MiB source files`
     : `writing the ${plan.probe / MiB} MiB probe file`,
 );
-if (runs('big'))
-  await writeFile(
-    source,
-    (function* () {
-      for (let i = 0; i < plan.big / MiB; i += 1) yield block;
-    })(),
-  );
+if (runs('big')) await writeSourceFile(source, plan.big, block);
 if (runs('big')) await chunksOf(source, plan.big, TUS_PATCH);
-await writeFile(
-  probe,
-  (function* () {
-    for (let i = 0; i < plan.probe / MiB; i += 1) yield block;
-  })(),
-);
+await writeSourceFile(probe, plan.probe, block);
 
 const servers: Record<Server, BenchServer> = {
   module: await startServer('module', 'module-server', { ...moduleDb.env, ATTACHMENTS_DIR: dirs.module }),

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { createTestDatabase } from '../test/support/databases.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../test/support/postgres-server.js';
 import { startS3Server } from '../test/support/s3-server.js';
-import { download, median, projectRoot, startServer, uploadFile, withPeakRss } from './support.js';
+import { download, median, projectRoot, startServer, uploadFile, withPeakRss, writeSourceFile } from './support.js';
 
 const MiB = 1024 * 1024;
 /** S3Storage's defaults, used for the direct SDK writes too. */
@@ -51,13 +51,7 @@ export async function benchS3({ quick, log }: S3BenchOptions): Promise<Record<ke
     const bucket = await s3.createBucket();
     const source = join(work, 'source.bin');
     log(`s3: writing a ${plan.size / MiB} MiB source file`);
-    const block = randomBytes(MiB);
-    await writeFile(
-      source,
-      (function* () {
-        for (let i = 0; i < plan.size / MiB; i += 1) yield block;
-      })(),
-    );
+    await writeSourceFile(source, plan.size);
     const server = await startServer('module-s3', 'module-server', {
       ...database.env,
       ...s3.env,

@@ -1,7 +1,8 @@
 // Bench plumbing: servers as child processes, their memory, and one HTTP upload or download.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import { freePort } from '../test/support/postgres-server.js';
@@ -114,6 +115,19 @@ export async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kilobytes = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
   return Number(kilobytes) * 1024;
+}
+
+/**
+ * Writes a source file of `size` bytes (whole MiB) for the bench to send: `block`, 1 MiB of
+ * random bytes unless given, over and over (random, so nothing on the way can compress it).
+ */
+export async function writeSourceFile(path: string, size: number, block = randomBytes(1024 * 1024)): Promise<void> {
+  await writeFile(
+    path,
+    (function* () {
+      for (let i = 0; i < size / block.byteLength; i += 1) yield block;
+    })(),
+  );
 }
 
 /** The fields of /proc/<pid>/stat after the command name (state first); undefined for a process that is gone. */

@@ -15,7 +15,7 @@
 import busboy from 'busboy';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, open } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ import { pipeline } from 'node:stream/promises';
 import { writeBatchedToFile } from '../src/attachments/storage/batched-file-write.js';
 import { settle } from './alone-run.js';
 import { curlUpload } from './curl-client.js';
-import { median } from './support.js';
+import { median, writeSourceFile } from './support.js';
 
 const MiB = 1024 * 1024;
 const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -69,13 +69,7 @@ if (unknown.length > 0) throw new Error(`--parts: no part named ${unknown.join('
 
 const work = await mkdtemp(join(tmpdir(), 'attachments-write-parts-'));
 const source = join(work, 'source.bin');
-const block = randomBytes(MiB);
-await writeFile(
-  source,
-  (function* () {
-    for (let i = 0; i < sizeMiB; i += 1) yield block;
-  })(),
-);
+await writeSourceFile(source, sizeMiB * MiB);
 /** The CPU the server spent on the last upload, in ms. */
 let spent = { user: 0, system: 0 };
 

@@ -63,19 +63,19 @@ export class DiskStorage implements AttachmentStorage, ResumableWrites {
     // with no stage between (the hash listens). Durable: one fsync at the end, before the file
     // closes, as the durable ceiling does: flushing every few MiB while the file arrives
     // (fdatasync, each a journal commit and a device cache flush) measured no faster.
-    const stored = await writeBatchedToFile(bytes, {
-      open: () => this.inFolder(join(this.root, 'tmp'), () => openExclusive(temporary)),
-      flush: this.durable,
-      onSourceFailure: 'discard',
-    }).catch(async (error: unknown) => {
-      // The file could not take the bytes: the source is let go, as a pipe would.
-      bytes.destroy(error as Error);
+    try {
+      const { sourceError } = await writeBatchedToFile(bytes, {
+        open: () => this.inFolder(join(this.root, 'tmp'), () => openExclusive(temporary)),
+        flush: this.durable,
+        onSourceFailure: 'discard',
+      });
+      if (sourceError) throw sourceError;
+    } catch (error) {
+      // Either way the file goes. A file that could not take the bytes lets the source go, as a
+      // pipe would (a source that failed is destroyed already).
+      if (!bytes.destroyed) bytes.destroy(error as Error);
       await unlink(temporary).catch(() => undefined);
       throw error;
-    });
-    if (stored.sourceError) {
-      await unlink(temporary).catch(() => undefined);
-      throw stored.sourceError;
     }
     const folder = join(this.root, 'blobs', key.slice(0, 2));
     try {
