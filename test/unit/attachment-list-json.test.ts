@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { ListedAttachment } from '../../src/attachments/attachment.js';
 import { toAttachmentJson } from '../../src/attachments/http/attachment-json.js';
@@ -58,6 +58,49 @@ describe('attachmentListJson', () => {
         attachmentListJson(entries, '/attachments/b', previews),
         viaStringify(entries, '/attachments/b', previews),
       );
+  });
+
+  test('random names, sizes and times (every ASCII character, control characters, non-ASCII, emoji) come out as JSON.stringify writes them', () => {
+    const pieces = [
+      ...Array.from({ length: 128 }, (_, code) => String.fromCharCode(code)),
+      'é',
+      'ß',
+      '日',
+      '😀',
+      '\u2028',
+      '\ufeff',
+      '\u00a0',
+    ];
+    const times = [
+      0,
+      -1,
+      1,
+      86_399_999,
+      Date.UTC(1969, 11, 31, 23, 59, 59, 999),
+      Date.UTC(9999, 11, 31),
+      8.64e15 - 1e9,
+      1_700_000_000_123.5,
+    ];
+    const sizes = [0, 1, 9, 10, 99, 100, 1023, 2 ** 31, 2 ** 53 - 1, Number.NaN, 1e21, 0.5];
+    for (let trial = 0; trial < 20; trial += 1) {
+      const entries = Array.from({ length: 200 }, (_, index) => {
+        const name = Array.from({ length: randomInt(1, 40) }, () => pieces[randomInt(0, pieces.length)]!).join('');
+        const createdAt = index % 5 === 0 ? times[randomInt(0, times.length)]! : randomInt(0, 2 ** 47) - 2 ** 46;
+        return {
+          name,
+          mimetype: index % 2 ? 'image/png' : 'text/plain',
+          size: index % 4 === 0 ? sizes[randomInt(0, sizes.length)]! : randomInt(0, 2 ** 47),
+          sha256: index % 50 === 0 ? 'odd "hash"\u0000é' : randomBytes(32).toString('hex'),
+          createdAt,
+          updatedAt: index % 3 === 0 ? createdAt : createdAt + randomInt(0, 10 ** 9),
+        };
+      });
+      for (const previews of [false, true])
+        assert.deepEqual(
+          attachmentListJson(entries, '/attachments/b', previews).toString('latin1'),
+          viaStringify(entries, '/attachments/b', previews).toString('latin1'),
+        );
+    }
   });
 
   test('an empty bundle is an empty array', () => {
