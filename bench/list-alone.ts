@@ -1,20 +1,20 @@
-// `npm run build && node dist/bench/list-alone.js [--rounds=6] [--seconds=5]`: the list route
+// `npm run build && node dist/bench/list-alone.js [--rounds=6] [--lists=1000]`: the list route
 // alone, for comparing builds. `LIST_BUILDS=before=dist-before` (a copy of `dist` made from
 // another commit, inside the checkout so that node_modules resolves) adds the module server of
 // that build; every server lists its own visitor's 1,000 attachments in one database, one
-// client at a time, in turns whose order alternates per round, and the server's CPU per list
-// is read from /proc around each turn. Prints each round, then for each other build the
+// client at a time (curl, see curlRepeat), in turns whose order alternates per round, and the
+// server's CPU per list is read from /proc around each turn. Prints each round, then for each other build the
 // median of the per-round ratios to this build (CPU per list, p50, p99).
-import autocannon from 'autocannon';
 import { join } from 'node:path';
 import { startAloneRun } from './alone-run.js';
+import { curlRepeat } from './curl-client.js';
 import { withClient } from '../test/support/databases.js';
 import { cpuSecondsOf, median, otherBuilds, SEED_LISTING_SQL, startServer, uploadFile, type BenchServer } from './support.js';
 
 const MiB = 1024 * 1024;
 const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const rounds = Number(option('rounds') ?? 6);
-const seconds = Number(option('seconds') ?? 5);
+const lists = Number(option('lists') ?? 1000);
 const builds = [{ name: 'this', build: 'dist' }, ...otherBuilds('LIST_BUILDS')];
 
 const { database, work, source, end } = await startAloneRun('list-alone', MiB);
@@ -45,25 +45,22 @@ try {
   }
   await sql('VACUUM ANALYZE session_attachments');
   // Warm-up, not measured (JIT, PostgreSQL's buffers), for every server alike.
-  for (const lister of listers)
-    await autocannon({ url: lister.url, connections: 1, duration: 3, headers: { cookie: lister.cookie } });
+  for (const lister of listers) await curlRepeat(lister.url, lists / 2, lister.cookie);
   for (let round = 0; round < rounds; round += 1) {
     const order = round % 2 === 0 ? listers : [...listers].reverse();
     for (const lister of order) {
       const before = await cpuSecondsOf(lister.server.pid);
-      const result = await autocannon({ url: lister.url, connections: 1, duration: seconds, headers: { cookie: lister.cookie } });
-      if (result.non2xx > 0 || result.errors > 0)
-        throw new Error(`${lister.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-      lister.cpu.push((1000 * ((await cpuSecondsOf(lister.server.pid)) - before)) / result.requests.total);
-      lister.p50.push(result.latency.p50);
-      lister.p99.push(result.latency.p99);
+      const result = await curlRepeat(lister.url, lists, lister.cookie);
+      lister.cpu.push((1000 * ((await cpuSecondsOf(lister.server.pid)) - before)) / lists);
+      lister.p50.push(result.p50);
+      lister.p99.push(result.p99);
     }
     console.log(
       `round ${round + 1}: ` +
         listers
           .map(
             (lister) =>
-              `${lister.name} ${lister.cpu.at(-1)!.toFixed(2)} ms CPU/list, p50 ${lister.p50.at(-1)} ms, p99 ${lister.p99.at(-1)} ms`,
+              `${lister.name} ${lister.cpu.at(-1)!.toFixed(2)} ms CPU/list, p50 ${lister.p50.at(-1)!.toFixed(1)} ms, p99 ${lister.p99.at(-1)!.toFixed(1)} ms`,
           )
           .join(' | '),
     );
