@@ -103,6 +103,16 @@ describe('attachmentListJson', () => {
     }
   });
 
+  test('a row bigger than a chunk (a very long name) comes out whole, between others', () => {
+    const entries = [
+      entry('before.txt'),
+      entry(`${'ü"'.repeat(20_000)}.txt`, 'image/png'),
+      entry('x'.repeat(70_000)),
+      entry('after.txt'),
+    ];
+    assert.deepEqual(attachmentListJson(entries, '/attachments/b', true), viaStringify(entries, '/attachments/b', true));
+  });
+
   test('an empty bundle is an empty array', () => {
     assert.equal(attachmentListJson([], '/attachments/b', true).toString(), '[]');
   });

@@ -1,4 +1,6 @@
-/** Chunks are this big unless one piece needs more: a list's 1,000 rows fill about four. */
+/** The first chunk: a draft's few attachments fit in it. */
+const FIRST_CHUNK_BYTES = 8 * 1024;
+/** Later chunks, unless one piece needs more: a list's 1,000 rows fill about four. */
 const CHUNK_BYTES = 64 * 1024;
 
 const HEX = Buffer.from('0123456789ABCDEF', 'latin1');
@@ -16,7 +18,7 @@ const HEX = Buffer.from('0123456789ABCDEF', 'latin1');
 export class ByteChunks {
   private readonly full: Buffer[] = [];
   private fullBytes = 0;
-  private chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  private chunk = Buffer.allocUnsafe(FIRST_CHUNK_BYTES);
   private at = 0;
 
   /** Makes room for `bytes` more bytes in the current chunk. */
