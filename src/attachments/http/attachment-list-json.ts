@@ -1,8 +1,7 @@
 import type { ListedAttachment } from '../attachment.js';
 import { isPreviewable } from '../previews/previewable-types.js';
 import { ByteChunks } from './byte-chunks.js';
-
-const DAY = 24 * 3600_000;
+import { isoDayPrefix, splitTimestamp, timeOfDay } from './iso-timestamp.js';
 
 const bytes = (text: string) => Buffer.from(text, 'utf8');
 const NAME = bytes('{"name":');
@@ -146,26 +145,19 @@ export class AttachmentListJson {
       this.out.putAscii(new Date(ms).toISOString());
       return;
     }
-    const day = Math.floor(ms / DAY);
+    const day = splitTimestamp(ms);
     if (day !== this.day) {
-      const full = new Date(day * DAY).toISOString();
-      this.dayPrefix = Buffer.from(full.slice(0, full.indexOf('T') + 1), 'latin1');
+      this.dayPrefix = Buffer.from(isoDayPrefix(day), 'latin1');
       this.day = day;
     }
     this.out.putBytes(this.dayPrefix);
-    let rest = ms - day * DAY;
-    const hours = Math.floor(rest / 3600_000);
-    rest -= hours * 3600_000;
-    const minutes = Math.floor(rest / 60_000);
-    rest -= minutes * 60_000;
-    const seconds = Math.floor(rest / 1000);
-    this.out.putPadded(hours, 2);
+    this.out.putPadded(timeOfDay[0]!, 2);
     this.out.putByte(0x3a); // :
-    this.out.putPadded(minutes, 2);
+    this.out.putPadded(timeOfDay[1]!, 2);
     this.out.putByte(0x3a);
-    this.out.putPadded(seconds, 2);
+    this.out.putPadded(timeOfDay[2]!, 2);
     this.out.putByte(0x2e); // .
-    this.out.putPadded(rest - seconds * 1000, 3);
+    this.out.putPadded(timeOfDay[3]!, 3);
     this.out.putByte(0x5a); // Z
   }
 

@@ -64,13 +64,7 @@ export class ByteChunks {
     }
     let digits = 1;
     for (let bound = 10; bound <= value; bound *= 10) digits += 1;
-    let rest = value;
-    for (let index = this.at + digits - 1; index >= this.at; index -= 1) {
-      const next = Math.floor(rest / 10);
-      this.chunk[index] = 0x30 + (rest - next * 10);
-      rest = next;
-    }
-    this.at += digits;
+    this.putPadded(value, digits);
   }
 
   /** `value` (0 to 10^width - 1) with leading zeros to `width` digits. */
