@@ -19,6 +19,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, withClient } from '../test/support/databases.js';
 import { startEmbeddedPostgres, type RunningPostgres } from '../test/support/postgres-server.js';
+import { watchClientCollections } from './client-collections.js';
 import { machinePaceMs } from './machine-pace.js';
 import {
   contextSwitchesOf,
@@ -148,11 +149,15 @@ async function postgresCpu(): Promise<number> {
 
 const body = Buffer.concat([Buffer.from(multipartHead('file', 'small.txt')), randomBytes(1024), Buffer.from(multipartTail)]);
 
-async function burst(server: PlannedServer, duration: number): Promise<autocannon.Result> {
+async function burst(
+  server: PlannedServer,
+  duration: number,
+  onResponse?: (latencyMs: number) => void,
+): Promise<autocannon.Result> {
   const url = server.baseUrl + server.path;
   const cookies = server.cookiePath ? await visitorCookies(server.baseUrl + server.cookiePath, 32) : [];
-  return new Promise((done, fail) =>
-    autocannon(
+  return new Promise((done, fail) => {
+    const instance = autocannon(
       {
         url,
         method: 'POST',
@@ -167,8 +172,9 @@ async function burst(server: PlannedServer, duration: number): Promise<autocanno
         },
       },
       (error: Error | null, result) => (error ? fail(error) : done(result)),
-    ),
-  );
+    );
+    if (onResponse) instance.on('response', (_client, _status, _bytes, latencyMs: number) => onResponse(latencyMs));
+  });
 }
 
 /** Where PostgreSQL's write-ahead log is now, in bytes (what a burst adds is what it wrote). */
@@ -209,7 +215,9 @@ for (let round = 0; round < rounds; round += 1) {
       await postgresCpu(),
       process.cpuUsage(),
     ];
-    const result = await burst(server, seconds);
+    const client = watchClientCollections();
+    const result = await burst(server, seconds, client.response);
+    const clientCollections = client.stop();
     const [after, switchesAfter, postgresAfter, load] = [
       await processCountersOf(server.pid),
       await contextSwitchesOf(server.pid),
@@ -238,7 +246,8 @@ for (let round = 0; round < rounds; round += 1) {
     process.stderr.write(
       `round ${round + 1} ${server.name.padEnd(16)} ${sample.rps.toFixed(0).padStart(5)} req/s  p50 ${String(sample.p50).padStart(4)} p99 ${String(sample.p99).padStart(4)} ms  ` +
         `CPU ms/req: server ${ms(sample.server)} (system ${ms(sample.system)})  postgres ${ms(sample.postgres)}  loadgen ${ms(sample.loadgen)}  ` +
-        `WAL ${sample.wal.toFixed(0)} B/req  switches ${sample.switches.toFixed(2)}/req  faults ${sample.faults.toFixed(2)}/req  pace ${pace.toFixed(0)} ms  (load ${loadavg()[0]!.toFixed(2)})\n`,
+        `WAL ${sample.wal.toFixed(0)} B/req  switches ${sample.switches.toFixed(2)}/req  faults ${sample.faults.toFixed(2)}/req  pace ${pace.toFixed(0)} ms  (load ${loadavg()[0]!.toFixed(2)})  ` +
+        `client GCs ${clientCollections.collections}, met by ${(100 * clientCollections.slowestMeetingOne).toFixed(0)}% of the slowest 1%\n`,
     );
   }
 }

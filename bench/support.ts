@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { freePort } from '../test/support/postgres-server.js';
 
 export const projectRoot = resolve(import.meta.dirname, '../..');
@@ -22,6 +23,14 @@ export interface BenchServer {
  */
 export const profileArgs = process.env.BENCH_PROFILE
   ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_PROFILE)}`]
+  : [];
+
+/**
+ * `BENCH_HEAP_PROFILE=<folder>` preloads bench/heap-sampling.ts into every server: one sampled
+ * allocation profile per server there when it stops, collected objects included.
+ */
+const heapProfileArgs = process.env.BENCH_HEAP_PROFILE
+  ? [`--import=${pathToFileURL(join(projectRoot, 'dist/bench/heap-sampling.js')).href}`]
   : [];
 
 /**
@@ -56,10 +65,16 @@ export async function startServer(
   const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
-    [...profileArgs, ...SERVER_NODE_FLAGS, ...extraServerFlags, `${build}/bench/servers/${script}.js`],
+    [...profileArgs, ...heapProfileArgs, ...SERVER_NODE_FLAGS, ...extraServerFlags, `${build}/bench/servers/${script}.js`],
     {
       cwd: projectRoot,
-      env: { ...process.env, ...env, PORT: String(port) },
+      env: {
+        ...process.env,
+        ...env,
+        PORT: String(port),
+        BENCH_SERVER_NAME: name,
+        ...(process.env.BENCH_HEAP_PROFILE ? { BENCH_HEAP_PROFILE: resolve(process.env.BENCH_HEAP_PROFILE) } : {}),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
