@@ -106,17 +106,18 @@ describe('one sweeper per cluster (two instances, one PostgreSQL)', () => {
 
   test('while one instance sweeps, the other skips its round; then it may sweep again', async () => {
     await seedAttachments(first, 50, 48 * HOUR);
-    const storage = storageOf(first);
-    const realDelete = storage.delete.bind(storage);
+    const storage = storageOf(first) as AttachmentStorage & { deleteMany: (keys: readonly string[]) => Promise<string[]> };
+    const realDeleteMany = storage.deleteMany.bind(storage);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let entered!: () => void;
     const inside = new Promise<void>((resolve) => (entered = resolve));
-    // Hold the first instance inside its sweep (in its blob deletes) to make the rounds overlap.
-    storage.delete = async (key: string) => {
+    // Hold the first instance inside its sweep (in its blob deletes, a batch at a time on
+    // DiskStorage) to make the rounds overlap.
+    storage.deleteMany = async (keys) => {
       entered();
       await gate;
-      return realDelete(key);
+      return realDeleteMany(keys);
     };
     try {
       const firstRound = first.app.get(AttachmentsSweeper).sweep();
@@ -127,7 +128,7 @@ describe('one sweeper per cluster (two instances, one PostgreSQL)', () => {
       const report = await firstRound;
       assert.equal(report?.outdated.count, 50, 'the first instance swept everything');
     } finally {
-      storage.delete = realDelete;
+      storage.deleteMany = realDeleteMany;
     }
     const later = await second.app.get(AttachmentsSweeper).sweep();
     assert.ok(later, 'the lock was released: the next round sweeps');

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import type { AttachmentStorage } from '../../src/attachments/index.js';
+import { supportsBulkDeletes } from '../../src/attachments/storage/attachment-storage.js';
 
 async function readAll(stream: Readable): Promise<string> {
   let text = '';
@@ -71,6 +72,24 @@ export function storageContract(create: () => Promise<AttachmentStorage>): void 
     await storage.delete(key);
     await assert.rejects(storage.read(key), (error: NodeJS.ErrnoException) => error.code === 'ENOENT');
     assert.deepEqual(await keys(storage), []);
+  });
+
+  test('deleteMany, where offered, deletes each key as delete would and answers the keys it could not', async (t) => {
+    const storage = await create();
+    if (!supportsBulkDeletes(storage)) return t.diagnostic('this storage has no deleteMany');
+    const written = await Promise.all(
+      Array.from({ length: 30 }, (_, n) => storage.write(Readable.from([Buffer.from(`file ${n}`)]))),
+    );
+    const kept = await storage.write(Readable.from([Buffer.from('kept')]));
+    const doomed = written.map(({ key }) => key);
+    // An unknown key is deleted already; keys not of its own shape are never deleted.
+    const unknown = doomed[0]!.replace(/^./, (first) => (first === '0' ? '1' : '0'));
+    const foreign = ['../../etc/passwd', 'a/b', ''];
+    assert.deepEqual((await storage.deleteMany([...doomed, unknown, ...foreign])).sort(), [...foreign].sort());
+    assert.deepEqual(await keys(storage), [kept.key]);
+    assert.equal(await readAll(await storage.read(kept.key)), 'kept');
+    assert.deepEqual(await storage.deleteMany(doomed), [], 'deleting again succeeds');
+    assert.deepEqual(await storage.deleteMany([]), []);
   });
 
   test('keys that are not the storage own are refused, never turned into paths', async () => {

@@ -46,6 +46,22 @@ describe('DiskStorage', () => {
     assert.deepEqual(await readdir(join(directory, 'tmp')), []);
   });
 
+  test('deleteMany answers a key whose unlink failed (not ENOENT), deletes the rest, and removes temporary files too', async () => {
+    const directory = await folder();
+    const storage = new DiskStorage({ directory });
+    const plain = await storage.write(Readable.from([Buffer.from('plain')]));
+    // A folder where a blob's file would be: unlink fails with EISDIR (even for root).
+    const stuck = 'b'.repeat(32);
+    await mkdir(join(directory, 'blobs', 'bb', stuck, 'inside'), { recursive: true });
+    await mkdir(join(directory, 'tmp'), { recursive: true });
+    const leftover = `${'c'.repeat(32)}.part`;
+    await writeFile(join(directory, 'tmp', leftover), 'half');
+    assert.deepEqual(await storage.deleteMany([plain.key, stuck, leftover]), [stuck]);
+    assert.ok(!(await readdir(join(directory, 'blobs', plain.key.slice(0, 2)))).includes(plain.key));
+    assert.deepEqual(await readdir(join(directory, 'tmp')), []);
+    assert.ok((await readdir(join(directory, 'blobs', 'bb'))).includes(stuck));
+  });
+
   test('file names never reach the disk: blobs are stored under random hex keys', async () => {
     const directory = await folder();
     const storage = new DiskStorage({ directory });

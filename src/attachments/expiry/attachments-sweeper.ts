@@ -161,15 +161,22 @@ export class AttachmentsSweeper {
     return removed;
   }
 
-  /** The bytes of removed attachments, and the previews made of them. */
+  /**
+   * The bytes of removed attachments, and the previews made of them. The attachments' blobs go
+   * while the previews' rows do (their own rows are gone already); the previews' blobs after
+   * their rows.
+   */
   private async deleteAttachmentBlobs(keys: string[], withPreviews: boolean): Promise<void> {
-    const previews = withPreviews
-      ? await this.previews.removeForSources(keys).catch((error: unknown) => {
-          this.logger.warn(`Could not remove the previews of swept attachments; the orphan sweep will: ${String(error)}`);
-          return [];
-        })
-      : [];
-    await this.deleteBlobs([...keys, ...previews]);
+    const [previews] = await Promise.all([
+      withPreviews
+        ? this.previews.removeForSources(keys).catch((error: unknown) => {
+            this.logger.warn(`Could not remove the previews of swept attachments; the orphan sweep will: ${String(error)}`);
+            return [];
+          })
+        : [],
+      this.deleteBlobs(keys),
+    ]);
+    if (previews.length > 0) await this.deleteBlobs(previews);
   }
 
   private async deleteBlobs(keys: string[]): Promise<void> {
