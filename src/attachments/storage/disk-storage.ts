@@ -224,13 +224,14 @@ export class DiskStorage implements AttachmentStorage, ResumableWrites, BulkDele
     }
   }
 
-  /** The only place a key becomes a path: anything but our own key shapes is refused. */
+  /** A key's path, or an error for anything but our own key shapes. */
   private pathOf(key: string): string {
     const path = this.pathOrUndefined(key);
     if (path === undefined) throw new Error(`DiskStorage: "${key}" is not a storage key`);
     return path;
   }
 
+  /** The only place a key becomes a path: anything but our own key shapes has none. */
   private pathOrUndefined(key: string): string | undefined {
     // A key that matched is 32 hex digits: concatenation makes the same path as join, which
     // normalises (6 % of a sweep's main-thread time went into it).
