@@ -12,10 +12,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { settle, startAloneRun } from './alone-run.js';
 import { median, multipartHead, multipartTail, multipartType, startServer, visitorCookies, type BenchServer } from './support.js';
+import { option } from './cli-options.js';
 
 const KiB = 1024;
 const quick = process.argv.includes('--quick');
-const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const rounds = Number(option('rounds') ?? 3);
 const seconds = Number(option('seconds') ?? (quick ? 2 : 5));
 const SIZES = quick ? [4 * KiB, 256 * KiB] : [4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, 1024 * KiB];

@@ -10,9 +10,9 @@ import { startAloneRun } from './alone-run.js';
 import { curlRepeat } from './curl-client.js';
 import { withClient } from '../test/support/databases.js';
 import { cpuSecondsOf, median, otherBuilds, SEED_LISTING_SQL, startServer, uploadFile, type BenchServer } from './support.js';
+import { option } from './cli-options.js';
 
 const MiB = 1024 * 1024;
-const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const rounds = Number(option('rounds') ?? 6);
 const lists = Number(option('lists') ?? 1000);
 const builds = [{ name: 'this', build: 'dist' }, ...otherBuilds('LIST_BUILDS')];

@@ -8,9 +8,9 @@
 // needs a machine with that much memory free.
 import { spawnSync } from 'node:child_process';
 import { reportedKib } from './page-reporting.js';
+import { option } from './cli-options.js';
 
 const GiB = 1024 ** 3;
-const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const gib = Number(option('gib') ?? 6);
 const againAfter = option('again-after');
 if (!Number.isInteger(gib) || gib < 1) throw new Error(`--gib=${option('gib')}: a whole number of GiB, at least 1`);

@@ -22,8 +22,8 @@ import { DataSource } from 'typeorm';
 import { withClient } from '../test/support/databases.js';
 import { startAloneRun } from './alone-run.js';
 import { median, postgresCpuSeconds } from './support.js';
+import { option } from './cli-options.js';
 
-const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const rounds = Number(option('rounds') ?? 6);
 const seconds = Number(option('seconds') ?? 4);
 const CLIENTS = 32;

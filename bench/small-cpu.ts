@@ -34,9 +34,9 @@ import {
   visitorCookies,
   type BenchServer,
 } from './support.js';
+import { option } from './cli-options.js';
 
-const argument = (name: string, fallback: number) =>
-  Number(process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
+const argument = (name: string, fallback: number) => Number(option(name) ?? fallback);
 const seconds = argument('seconds', 5);
 const rounds = argument('rounds', 4);
 // `--rate=N`: a fixed offered load (requests per second over all connections) instead of as

@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { settle, startAloneRun } from './alone-run.js';
 import { curlUpload } from './curl-client.js';
 import { cpuMsOf, median, startServer, type BenchServer } from './support.js';
+import { option } from './cli-options.js';
 
 const MiB = 1024 * 1024;
 const quick = process.argv.includes('--quick');
-const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const size = (quick ? 64 : 1024) * MiB;
 const rounds = Number(option('rounds') ?? 3);
 const idleSeconds = Number(option('idle') ?? 0);

@@ -26,9 +26,9 @@ import { writeBatchedToFile } from '../src/attachments/storage/batched-file-writ
 import { settle } from './alone-run.js';
 import { curlUpload } from './curl-client.js';
 import { median, writeSourceFile } from './support.js';
+import { option } from './cli-options.js';
 
 const MiB = 1024 * 1024;
-const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const sizeMiB = Number(option('size-mib') ?? 512);
 const rounds = Number(option('rounds') ?? 3);
 

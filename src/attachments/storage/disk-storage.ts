@@ -179,8 +179,9 @@ export class DiskStorage implements AttachmentStorage, ResumableWrites, BulkDele
    * side on the thread pool (an unlink of a flushed file waits on the device; a thread
    * unlinking a batch in a loop measured 1,000-9,000 files/s where the pool did 18,000-19,000),
    * each with a plain callback and one counter for the batch. One promise per key (`delete`
-   * under `Promise.allSettled`) took 2.5 times the main thread's CPU for 100,000 one-byte
-   * blobs, and the unlinks 1.3-1.6 times as long (a probe of both ways, 64 threads, no load).
+   * under `Promise.allSettled`) took over twice the user CPU for the same files per second
+   * (bench/delete-alone.ts: 100,000 flushed one-byte blobs, 0.79 s against 1.80 s; the unlinks
+   * themselves, system time and device, bound the rate either way).
    * Resolves the keys that could not be deleted: not ours, or an unlink that failed otherwise
    * than with ENOENT (gone already counts as deleted).
    */
