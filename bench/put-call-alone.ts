@@ -1,5 +1,5 @@
 // `npm run build && node dist/bench/put-call-alone.js [--rounds=6] [--seconds=4]
-// [--calls=put,put-minimal,statements,transaction,insert,select-1]`: what the module's put call
+// [--calls=put,put-minimal,put-pipelined,statements,transaction,insert,select-1] [--pipelines=8]`: what the module's put call
 // of a 1 KiB upload costs PostgreSQL and its client, against other ways to do it and simpler
 // statements, with no app in between. 32 clients, each its own visitor replacing small.txt
 // again and again (as the bench's 1 KiB burst), each statement a named prepared one;
@@ -15,7 +15,9 @@
 // (BEGIN, the lock, the read, the previews, the row, COMMIT: six round trips instead of one);
 // `transaction`, BEGIN, a plain INSERT of the same row into a table of its own, COMMIT: the
 // stock code's three statements; `insert`, the INSERT alone; `select-1`, a round trip that
-// does nothing.
+// does nothing; `put-pipelined`, the put with the 32 visitors sharing `--pipelines` connections
+// in pg's pipeline mode (pg 8.23: a call is written without waiting for the answers before it),
+// which is what sharing a few connections among all uploads instead of pooling them would cost.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
@@ -198,6 +200,9 @@ const CALLS: Record<string, Call> = {
   insert: (client, visitor, content) => client.query(insertRow(visitor, content)),
   'select-1': (client) => client.query({ name: 'select-1', text: 'SELECT 1' }),
 };
+// The same call as `put`; `turn` gives it its shared pipelined connections.
+CALLS['put-pipelined'] = CALLS.put!;
+const PIPELINES = Number(option('pipelines') ?? 8);
 const chosen = option('calls')?.split(',') ?? Object.keys(CALLS);
 const unknown = chosen.filter((name) => !(name in CALLS));
 if (unknown.length > 0)
@@ -205,13 +210,15 @@ if (unknown.length > 0)
 
 async function turn(name: string): Promise<{ perSecond: number; cpuMs: number; clientMs: number }> {
   const call = CALLS[name]!;
-  const clients = await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      const client = new pg.Client({ connectionString: url });
+  const pipelined = name.endsWith('-pipelined');
+  const connections = await Promise.all(
+    Array.from({ length: pipelined ? PIPELINES : CLIENTS }, async () => {
+      const client = new pg.Client({ connectionString: url, pipeline: pipelined });
       await client.connect();
       return client;
     }),
   );
+  const clients = Array.from({ length: CLIENTS }, (_, visitor) => connections[visitor % connections.length]!);
   try {
     // One unmeasured call each: every connection prepares its statements and compiles the function.
     await Promise.all(clients.map((client, visitor) => call(client, visitor, randomBytes(1024))));
@@ -236,7 +243,7 @@ async function turn(name: string): Promise<{ perSecond: number; cpuMs: number; c
       clientMs: (client.user + client.system) / 1000 / calls,
     };
   } finally {
-    await Promise.all(clients.map((client) => client.end()));
+    await Promise.all(connections.map((client) => client.end()));
   }
 }
 
