@@ -8,6 +8,7 @@ import type { ReadRange } from '../attachment.js';
 import type { StoredAttachment } from '../attachments.service.js';
 import { AttachmentsException } from '../attachments.errors.js';
 import { sendsItself } from '../storage/blob-file-stream.js';
+import { whenConnectionGone } from './connection-gone.js';
 
 /**
  * The response headers that make a download safe whatever the file holds: always a download
@@ -62,20 +63,33 @@ export function matchesETag(header: string | undefined, etag: string): boolean {
  * Sends a download's body and ends the answer. A stream that can write itself (a disk blob)
  * does, reusing its buffers, but only into Node's own `write`: a host middleware that wraps it
  * (compression, say) may keep a chunk past its callback or never call back, so such an answer
- * gets the plain pipe. A client that goes away mid-download ends the sending; nothing to report
- * to it. A source that fails mid-way cuts the connection, so the client sees an incomplete
- * answer rather than a short one that looks whole.
+ * gets the plain pipe. A client that goes away mid-download ends the sending, even when this
+ * answer waits behind others on a pipelined connection (see whenConnectionGone); nothing to
+ * report to it. A source that fails mid-way cuts the connection, so the client sees an
+ * incomplete answer rather than a short one that looks whole.
  */
 export async function sendBody(body: Readable, response: Response): Promise<void> {
-  if (!sendsItself(body) || response.write !== ServerResponse.prototype.write) {
-    await pipeline(body, response).catch(() => undefined);
-    return;
-  }
+  const gone = new AbortController();
+  const stopWaiting = whenConnectionGone(response.req.socket, () => gone.abort());
   try {
-    await body.sendTo(response);
-  } catch (error) {
-    response.destroy(error as Error);
-    return;
+    if (gone.signal.aborted) {
+      body.destroy();
+      response.destroy();
+      return;
+    }
+    if (!sendsItself(body) || response.write !== ServerResponse.prototype.write) {
+      await pipeline(body, response, { signal: gone.signal }).catch(() => undefined);
+      return;
+    }
+    try {
+      await body.sendTo(response, gone.signal);
+    } catch (error) {
+      response.destroy(error as Error);
+      return;
+    }
+    if (gone.signal.aborted) response.destroy();
+    else if (!response.destroyed) response.end();
+  } finally {
+    stopWaiting();
   }
-  if (!response.destroyed) response.end();
 }

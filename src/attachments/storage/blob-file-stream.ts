@@ -8,11 +8,11 @@ const CHUNK_BYTES = 256 * 1024;
  * A stream that can also write itself into a Writable without making a Buffer per chunk.
  * `sendTo` may only be called on a stream nothing has read from yet; it resolves once every
  * byte was accepted by the target (whose `write` callbacks must be called, as Node's own
- * Writables do) or the target closed early, rejects when the source fails, and leaves ending
- * the target to the caller. Either way the stream is destroyed after it.
+ * Writables do), the target closed early or `stop` aborted, rejects when the source fails, and
+ * leaves ending the target to the caller. Either way the stream is destroyed after it.
  */
 export interface SendsItself {
-  sendTo(target: Writable): Promise<void>;
+  sendTo(target: Writable, stop?: AbortSignal): Promise<void>;
 }
 
 /** Whether a stream offers `sendTo`. */
@@ -77,19 +77,22 @@ export class BlobFileStream extends Readable implements SendsItself {
     else closeFile(fd, (closeError) => callback(error ?? closeError));
   }
 
-  async sendTo(target: Writable): Promise<void> {
+  async sendTo(target: Writable, stop?: AbortSignal): Promise<void> {
     if (this.readableDidRead || this.destroyed) throw new Error('BlobFileStream: sendTo on a stream already read');
-    // The target's 'close' ends the wait for a write callback a closed target would not call.
+    // The target's 'close' (or `stop`) ends the wait for a write callback a closed target would
+    // not call.
     let onClose!: () => void;
     const closed = new Promise<'closed'>((resolve) => (onClose = () => resolve('closed')));
     target.once('close', onClose);
+    stop?.addEventListener('abort', onClose, { once: true });
+    if (stop?.aborted) onClose();
     const buffers = [Buffer.allocUnsafeSlow(CHUNK_BYTES), Buffer.allocUnsafeSlow(CHUNK_BYTES)];
     // A write's outcome, never a rejection: the other buffer's read runs meanwhile.
     const written: Promise<Error | null | undefined | 'closed'>[] = [Promise.resolve(null), Promise.resolve(null)];
     try {
       for (let slot = 0; ; slot ^= 1) {
         const outcome = await Promise.race([written[slot]!, closed]);
-        if (outcome === 'closed' || outcome || target.destroyed) return;
+        if (outcome === 'closed' || outcome || target.destroyed || stop?.aborted) return;
         const length = this.nextLength();
         if (length === 0) break;
         const buffer = buffers[slot]!;
@@ -102,6 +105,7 @@ export class BlobFileStream extends Readable implements SendsItself {
       await Promise.race([Promise.all(written), closed]);
     } finally {
       target.off('close', onClose);
+      stop?.removeEventListener('abort', onClose);
       // Closes the file. Without an error: sendTo's caller hears of a failure from its rejection,
       // and an 'error' event nobody listens to would crash the process.
       this.destroy();
