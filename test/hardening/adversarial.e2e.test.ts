@@ -346,6 +346,18 @@ for (const kind of DATABASE_KINDS) {
         assert.equal(await response.text(), '789');
       });
 
+      test('Range: a suffix longer than the file → all of it, as a 206 (RFC 9110 14.1.1)', async () => {
+        for (const range of ['bytes=-10', 'bytes=-11', 'bytes=-700000']) {
+          const response = await visitor.get('/attachments/dl/digits.txt', { range });
+          assert.equal(response.status, 206, range);
+          assert.equal(response.headers.get('content-range'), 'bytes 0-9/10', range);
+          assert.equal(await response.text(), '0123456789', range);
+        }
+        const zero = await visitor.get('/attachments/dl/digits.txt', { range: 'bytes=-0' });
+        assert.equal(zero.status, 416);
+        await zero.arrayBuffer();
+      });
+
       test('Range past the end → 416 with Content-Range */size', async () => {
         const response = await visitor.get('/attachments/dl/digits.txt', { range: 'bytes=20-30' });
         assert.equal(response.status, 416);

@@ -251,6 +251,11 @@ describe('--older-than', () => {
     assert.equal(parseAge('2s'), 2000);
   });
 
+  test('a fraction that is no whole millisecond is rounded to one (PostgreSQL compares it with a bigint)', () => {
+    assert.equal(parseAge('0.123456789'), 10_666_667);
+    assert.equal(parseAge('1.0004ms'), 1);
+  });
+
   test('anything else is refused with a clear message', () => {
     for (const value of ['abc', '-1', '-3d', '', 'h']) {
       assert.throws(() => parseAge(value), /--older-than must be a number of days/, value);

@@ -46,11 +46,25 @@ export function requestedRange(request: Request, attachment: StoredAttachment): 
   if (!header || attachment.size === 0) return undefined;
   const ifRange = request.headers['if-range'];
   if (ifRange && ifRange !== `"${attachment.sha256}"`) return undefined;
-  const ranges = rangeParser(attachment.size, header, { combine: true });
+  const ranges = rangeParser(attachment.size, withLongSuffixesWhole(header, attachment.size), { combine: true });
   if (ranges === -1) throw AttachmentsException.create('range_not_satisfiable');
   if (ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) return undefined;
   return { start: ranges[0]!.start, end: ranges[0]!.end };
 }
+
+/**
+ * A suffix range longer than the file asks for all of it (RFC 9110 14.1.1: "the entire
+ * representation is used"); range-parser 1.3 gives it a negative start and calls it
+ * unsatisfiable, so such a range becomes `0-` first.
+ */
+function withLongSuffixesWhole(header: string, size: number): string {
+  return header.replace(LONG_SUFFIX_CANDIDATE, (spec, before: string, digits: string) =>
+    Number(digits) >= size ? `${before}0-` : spec,
+  );
+}
+
+/** A suffix range (`-N`) right after `bytes=` or a comma, up to the next comma or the end. */
+const LONG_SUFFIX_CANDIDATE = /(^bytes=|,)\s*-\s*(\d+)\s*(?=,|$)/g;
 
 /** If-None-Match (RFC 9110 13.1.2): `*`, or a list of tags compared weakly. */
 export function matchesETag(header: string | undefined, etag: string): boolean {

@@ -14,8 +14,10 @@ export class SweepLock {
   /**
    * Runs `work` only if no other process is sweeping: on PostgreSQL a session-level advisory
    * lock held on a connection of its own (released even if the process dies, when the
-   * connection drops); on SQLite there is one process, and `work` simply runs. Resolves to
-   * undefined when another instance holds the lock.
+   * connection drops). On SQLite `work` simply runs: SQLite lets one writer in at a time, and
+   * two sweeps at once (the app's and the command's) only split the work, as each treats a row
+   * or blob the other removed first as removed. Resolves to undefined when another instance
+   * holds the lock.
    */
   async asOnlySweeper<T>(work: () => Promise<T>): Promise<T | undefined> {
     const statements = this.dialect.sweepLockStatements;
