@@ -10,6 +10,12 @@ import { DataSource, type EntityManager } from 'typeorm';
  * So on SQLite every write transaction and every lone write statement waits for the one
  * before; SQLite's own file lock (with a busy timeout) orders them against other processes
  * such as the CLI. PostgreSQL gives each transaction its own pooled connection: no turns.
+ *
+ * A SQLite write transaction takes the database's write lock when it begins (BEGIN IMMEDIATE),
+ * not at its first write as TypeORM's plain BEGIN does: a transaction that has read cannot
+ * wait for a write lock another process holds (once that one commits, what it read is stale),
+ * so SQLite fails it at once with SQLITE_BUSY, busy timeout or not, and an upload meeting the
+ * CLI's sweep answered 503. Begun immediate, it waits its turn like any lone write.
  */
 @Injectable()
 export class WriteTurns {
@@ -22,12 +28,25 @@ export class WriteTurns {
 
   /** A write transaction. */
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    return this.inTurn(() => this.dataSource.transaction(work));
+    return this.takesTurns ? this.inTurn(() => this.immediateTransaction(work)) : this.dataSource.transaction(work);
   }
 
   /** Write statements outside any transaction (each commits on its own). */
   statement<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.inTurn(() => work(this.dataSource.manager));
+  }
+
+  private async immediateTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    // TypeORM's SQLite runner opens its transaction with this statement, through its own `query`.
+    const query = runner.query.bind(runner) as (sql: string, ...rest: unknown[]) => Promise<unknown>;
+    runner.query = ((sql: string, ...rest: unknown[]) =>
+      query(sql === 'BEGIN TRANSACTION' ? 'BEGIN IMMEDIATE TRANSACTION' : sql, ...rest)) as typeof runner.query;
+    try {
+      return await runner.manager.transaction(work);
+    } finally {
+      await runner.release();
+    }
   }
 
   private inTurn<T>(work: () => Promise<T>): Promise<T> {
