@@ -66,9 +66,19 @@ export class AttachmentOwners {
    * e.g. `'user:' + user.id` on the login route, in one transaction (see
    * `AttachmentsService.adopt` for the same-name rule). The session then forgets its key: after
    * a logout that keeps the session, the visitor starts an empty anonymous draft. A session
-   * that never used the attachments adopts nothing. Returns the attachments that moved.
+   * that never used the attachments adopts nothing. Returns the attachments that moved. Throws
+   * when the module has no `owner` option (see above).
    */
   async adoptAttachments(request: Request, newOwner: string): Promise<Attachment[]> {
+    // Without an `owner` option every request's owner is its session key, so no request would
+    // ever be `newOwner`: the files would move out of everyone's reach.
+    if (this.options.owner === undefined) {
+      throw new Error(
+        `adoptAttachments: this AttachmentsModule has no "owner" option, so every request is owned by its session and ` +
+          `no request would ever be ${JSON.stringify(newOwner)}; set "owner" (e.g. the signed-in user, else sessionKeyOf(request)) ` +
+          'or keep the attachments with the session at login (regenerateSessionKeepingAttachments)',
+      );
+    }
     const session = request.session as Request['session'] | undefined;
     const anonymous = session?.sessionAttachmentsKey;
     if (!session || anonymous === undefined) return [];
