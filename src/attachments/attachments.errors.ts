@@ -76,8 +76,10 @@ export const ATTACHMENT_ERRORS = {
   session_middleware_missing: {
     status: HttpStatus.INTERNAL_SERVER_ERROR,
     message:
-      'AttachmentsModule needs a session on every request: add express-session before the routes, ' +
-      'e.g. app.use(session({ secret: process.env.SESSION_SECRET, resave: false, saveUninitialized: false })) in main.ts',
+      'AttachmentsModule found no session on this request: add express-session before the routes, ' +
+      'e.g. app.use(session({ secret: process.env.SESSION_SECRET, resave: false, saveUninitialized: false })) in main.ts; ' +
+      'where it is in place, its store is disconnected (express-session then passes requests on without a session) ' +
+      "or the session cookie's path does not cover this route",
   },
 } as const satisfies Record<string, { status: HttpStatus; message: string }>;
 

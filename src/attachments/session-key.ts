@@ -1,8 +1,9 @@
+import { Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import { randomBytes } from 'node:crypto';
 // Loads express-session's types, which add `request.session` to Express's Request.
 import type {} from 'express-session';
-import { AttachmentsException } from './attachments.errors.js';
+import { ATTACHMENT_ERRORS, AttachmentsException } from './attachments.errors.js';
 import type { OwnerKey } from './owner.js';
 
 declare module 'express-session' {
@@ -11,6 +12,9 @@ declare module 'express-session' {
     sessionAttachmentsKey?: string;
   }
 }
+
+/** Whether a request without a session was logged since a request last had one. */
+let missingSessionLogged = false;
 
 /** @deprecated Since 0.2: use `OwnerKey` (an owner may now be a user); removed in the next version. */
 export type SessionKey = OwnerKey;
@@ -25,7 +29,16 @@ export type SessionKey = OwnerKey;
  */
 export function sessionKeyOf(request: Request): OwnerKey {
   const session = request.session as Request['session'] | undefined;
-  if (!session) throw AttachmentsException.create('session_middleware_missing');
+  if (!session) {
+    // A 500 that Nest's filter does not log (it is an HttpException): the operator hears of it
+    // here, once per outage rather than once per request.
+    if (!missingSessionLogged) {
+      missingSessionLogged = true;
+      new Logger('AttachmentsModule').error(ATTACHMENT_ERRORS.session_middleware_missing.message);
+    }
+    throw AttachmentsException.create('session_middleware_missing');
+  }
+  missingSessionLogged = false;
   session.sessionAttachmentsKey ??= randomBytes(18).toString('base64url');
   return session.sessionAttachmentsKey as OwnerKey;
 }

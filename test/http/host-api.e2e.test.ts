@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Request } from 'express';
+import type { Store } from 'express-session';
 import {
   AttachmentsService,
   CurrentSessionKey,
@@ -11,7 +12,7 @@ import {
   type SessionKey,
 } from '../../src/attachments/index.js';
 import { DATABASE_KINDS } from '../support/databases.js';
-import { startApp, type RunningApp } from '../support/test-app.js';
+import { CollectingLogger, startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor, type AttachmentBody } from '../support/visitor.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -150,5 +151,50 @@ describe('without session middleware', () => {
     assert.equal(body.code, 'session_middleware_missing');
     assert.match(body.message, /express-session/);
     assert.match(body.message, /app\.use\(session\(/);
+  });
+});
+
+describe('with express-session whose store is disconnected', () => {
+  let running: RunningApp;
+  let store: Store | undefined;
+  const logger = new CollectingLogger();
+  before(async () => {
+    running = await startApp('sqlite', {
+      logger,
+      // Runs after express-session: every request that got a session carries its store.
+      beforeListen: (app) =>
+        app.use((request: Request, _response: unknown, next: () => void) => {
+          store ??= request.sessionStore;
+          next();
+        }),
+    });
+  });
+  after(() => running.close());
+
+  const missingSessionErrors = () =>
+    logger.entries.filter((entry) => entry.level === 'error' && /found no session/.test(entry.message)).length;
+
+  test('the answer names the store as a cause, the log says it once per outage, and the files are back after', async () => {
+    const visitor = new Visitor(running.baseUrl);
+    assert.equal((await visitor.upload('/attachments/outage', [['f', 'a.txt', 'a']])).status, 201);
+    assert.ok(store, 'the session store was seen');
+    store.emit('disconnect');
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      const during = await visitor.get('/attachments/outage');
+      assert.equal(during.status, 500);
+      const body = (await during.json()) as { code: string; message: string };
+      assert.equal(body.code, 'session_middleware_missing');
+      assert.match(body.message, /store is disconnected/);
+    }
+    assert.equal(missingSessionErrors(), 1, 'logged once for two requests');
+    store.emit('connect');
+    assert.deepEqual(
+      (await visitor.json<Array<{ name: string }>>('/attachments/outage')).map((attachment) => attachment.name),
+      ['a.txt'],
+    );
+    store.emit('disconnect');
+    assert.equal((await visitor.get('/attachments/outage')).status, 500);
+    store.emit('connect');
+    assert.equal(missingSessionErrors(), 2, 'a second outage is logged again');
   });
 });
