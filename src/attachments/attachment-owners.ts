@@ -113,8 +113,9 @@ const currentRequest = createParamDecorator((_data: unknown, context: ExecutionC
  * A parameter decorator for host controllers: the request's owner as the module resolves it
  * (the `owner` option, by default the session key), to pass to `AttachmentsService`, e.g.
  * `take(owner, 'draft-1', handler)` on a host's "submit" route. It runs after the route's
- * guards, so an auth guard's `request.user` is there. The controller's module must import
- * `AttachmentsModule` (the pipe behind it is resolved there).
+ * guards, so an auth guard's `request.user` is there. The controller's module must see
+ * `AttachmentsModule` (the pipe behind it is resolved there): import it, or register the
+ * module with `isGlobal: true`.
  */
 export const CurrentOwner = (): ParameterDecorator => currentRequest(CurrentOwnerPipe);
 

@@ -1,14 +1,16 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import type { AttachmentsModuleExtras, AttachmentsModuleOptions } from './attachments.options.js';
-import { resolveGuards, resolvePath, resolveResumable } from './attachments.options.js';
+import { DEFAULT_EXTRAS, resolveGuards, resolveIsGlobal, resolvePath, resolveResumable } from './attachments.options.js';
 import { mountAttachmentsController } from './attachments.controller.js';
 import { mountPreviewsController } from './previews/previews.controller.js';
 import { mountResumableUploadsController } from './resumable/resumable-uploads.controller.js';
 
 /**
- * forRoot / forRootAsync come from Nest's builder. `path`, `guards` and `resumable` are extras rather than
- * options because routes (and their guards) are fixed when the module is defined, before an
- * async factory could run. The `owner` resolver runs per request, so it is an option.
+ * forRoot / forRootAsync come from Nest's builder. `path`, `guards`, `resumable` and `isGlobal`
+ * are extras rather than options because routes (and their guards) and the module's scope are
+ * fixed when the module is defined, before an async factory could run. The `owner` resolver runs
+ * per request, so it is an option. A `useClass` options factory's method is Nest's default name,
+ * `create`.
  */
 export const {
   ConfigurableModuleClass: ConfigurableAttachmentsModule,
@@ -17,16 +19,19 @@ export const {
   ASYNC_OPTIONS_TYPE: ATTACHMENTS_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<AttachmentsModuleOptions>({ moduleName: 'Attachments' })
   .setClassMethodName('forRoot')
-  .setExtras<AttachmentsModuleExtras>({ path: 'attachments', guards: [], resumable: true }, (definition, extras) => ({
-    ...definition,
-    controllers: [
-      ...(definition.controllers ?? []),
-      mountAttachmentsController(resolvePath(extras.path), resolveGuards(extras.guards)),
-      mountPreviewsController(resolvePath(extras.path), resolveGuards(extras.guards)),
-      // After the others, so that every route of a file named `tus` matches as it did.
-      ...(resolveResumable(extras.resumable)
-        ? [mountResumableUploadsController(resolvePath(extras.path), resolveGuards(extras.guards))]
-        : []),
-    ],
-  }))
+  .setExtras<AttachmentsModuleExtras>(DEFAULT_EXTRAS, (definition, extras) => {
+    const path = resolvePath(extras.path);
+    const guards = resolveGuards(extras.guards);
+    return {
+      ...definition,
+      global: resolveIsGlobal(extras.isGlobal),
+      controllers: [
+        ...(definition.controllers ?? []),
+        mountAttachmentsController(path, guards),
+        mountPreviewsController(path, guards),
+        // After the others, so that every route of a file named `tus` matches as it did.
+        ...(resolveResumable(extras.resumable) ? [mountResumableUploadsController(path, guards)] : []),
+      ],
+    };
+  })
   .build();

@@ -1,13 +1,19 @@
-import { Module, type Provider } from '@nestjs/common';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AttachmentEntity } from './attachment.entity.js';
 import { AttachmentOwners, CurrentOwnerPipe } from './attachment-owners.js';
-import { ATTACHMENTS_MODULE_OPTIONS, ConfigurableAttachmentsModule } from './attachments.module-definition.js';
 import {
+  type ATTACHMENTS_ASYNC_OPTIONS_TYPE,
+  ATTACHMENTS_MODULE_OPTIONS,
+  type ATTACHMENTS_OPTIONS_TYPE,
+  ConfigurableAttachmentsModule,
+} from './attachments.module-definition.js';
+import {
+  checkForRootAsyncOptions,
+  checkForRootOptions,
   DEFAULT_ATTACHMENTS_DIRECTORY,
-  resolveOptions,
-  type AttachmentsModuleOptions,
+  resolveProvidedOptions,
   type ResolvedAttachmentsOptions,
 } from './attachments.options.js';
 import { AttachmentsService } from './attachments.service.js';
@@ -32,7 +38,7 @@ import { UploadRecords } from './resumable/upload-records.js';
 const resolvedOptions: Provider = {
   provide: RESOLVED_ATTACHMENTS_OPTIONS,
   // Runs at start-up: a bad option stops the app with a message that names it.
-  useFactory: (options: AttachmentsModuleOptions) => resolveOptions(options),
+  useFactory: (options: unknown) => resolveProvidedOptions(options),
   inject: [ATTACHMENTS_MODULE_OPTIONS],
 };
 
@@ -87,4 +93,15 @@ const storage: Provider = {
     RESOLVED_ATTACHMENTS_OPTIONS,
   ],
 })
-export class AttachmentsModule extends ConfigurableAttachmentsModule {}
+export class AttachmentsModule extends ConfigurableAttachmentsModule {
+  /** Every option has a default, so `forRoot()` with nothing is the module with its defaults. */
+  static override forRoot(options: typeof ATTACHMENTS_OPTIONS_TYPE = {}): DynamicModule {
+    checkForRootOptions(options);
+    return super.forRoot(options);
+  }
+
+  static override forRootAsync(options: typeof ATTACHMENTS_ASYNC_OPTIONS_TYPE): DynamicModule {
+    checkForRootAsyncOptions(options);
+    return super.forRootAsync(options);
+  }
+}

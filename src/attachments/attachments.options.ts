@@ -1,5 +1,7 @@
-import type { CanActivate, Type } from '@nestjs/common';
+import type { CanActivate, ConfigurableModuleAsyncOptions, Type } from '@nestjs/common';
+import { deprecate } from 'node:util';
 import type { Request } from 'express';
+import { closest } from './closest-name.js';
 import type { InspectHook } from './inspection/inspect-hook.js';
 import type { OwnerResolver } from './owner.js';
 import type { PreviewSharp } from './previews/preview-sharp.js';
@@ -28,7 +30,10 @@ export interface AttachmentsLimits {
   fieldSize?: ByteSize;
   /** Most parts (files + fields) in one multipart body. Default 100. */
   parts?: number;
-  /** Most header lines in one part. Default 20. */
+  /**
+   * @deprecated Since 0.2: ignored, as it always was (the multipart parser has no such limit; it
+   * caps each part's header at 16 KiB itself). Setting it warns once; removed in the next version.
+   */
   headerPairs?: number;
 }
 
@@ -126,6 +131,13 @@ export interface AttachmentsModuleExtras {
    * like `path`, because routes are fixed when the module is defined. Default `true`.
    */
   resumable?: boolean;
+  /**
+   * Registers the module globally, so that every module of the app can inject
+   * `AttachmentsService` and use `@CurrentOwner()` and `CrossSiteRequestGuard` without importing
+   * it (call forRoot once: a second call mounts the routes again and runs a second sweep). An
+   * extra, like `path`, because it shapes the module itself. Default `false`.
+   */
+  isGlobal?: boolean;
 }
 
 export interface ResolvedLimits {
@@ -137,7 +149,6 @@ export interface ResolvedLimits {
   fields: number;
   fieldSize: number;
   parts: number;
-  headerPairs: number;
 }
 
 export interface ResolvedPreviews {
@@ -176,7 +187,6 @@ export const DEFAULT_OPTIONS = {
     fields: 50,
     fieldSize: '64kb',
     parts: 100,
-    headerPairs: 20,
   },
   uploadIdleTimeout: '30s',
   uploadTimeout: '1h',
@@ -190,6 +200,14 @@ export const DEFAULT_OPTIONS = {
   resumableExpireAfter: '24h',
 } as const;
 
+/** The extras' defaults; their keys are also the list of extras, which forRoot takes out of the options. */
+export const DEFAULT_EXTRAS: Readonly<Required<AttachmentsModuleExtras>> = {
+  path: 'attachments',
+  guards: [],
+  resumable: true,
+  isGlobal: false,
+};
+
 /**
  * The largest `inlineMaxSize`: each inline file is held in memory until its row commits, and
  * above about 1 MB a file system serves bytes faster than a database (Sears et al., 2006).
@@ -200,8 +218,16 @@ export const DEFAULT_ATTACHMENTS_DIRECTORY = 'var/attachments';
 
 /** Thrown at start-up: the message names the option and says what it accepts. */
 export class InvalidAttachmentsOptionError extends Error {
-  constructor(option: string, expected: string, got: unknown) {
-    super(`AttachmentsModule option "${option}" must be ${expected}; got ${describe(got)}`);
+  /** `option` (a path such as `limits.fileSize`) must be `expected`, and was `got`. */
+  constructor(option: string, expected: string, got: unknown);
+  /** A problem told whole: an unknown key, options that are no object. */
+  constructor(problem: { message: string });
+  constructor(option: string | { message: string }, expected?: string, got?: unknown) {
+    super(
+      typeof option === 'string'
+        ? `AttachmentsModule option "${option}" must be ${expected}; got ${describe(got)}`
+        : option.message,
+    );
     this.name = 'InvalidAttachmentsOptionError';
   }
 }
@@ -212,7 +238,11 @@ export class InvalidAttachmentsOptionError extends Error {
  * takes its default.
  */
 export function resolveOptions(options: AttachmentsModuleOptions = {}): ResolvedAttachmentsOptions {
-  const limits = { ...DEFAULT_OPTIONS.limits, ...definedOnly(options.limits ?? {}) };
+  if (!isObject(options)) throw notAnOptionsObject(options);
+  refuseUnknownKeys(options, OPTION_KEYS, '');
+  const givenLimits = options.limits === undefined ? {} : optionsObject('limits', options.limits, LIMIT_KEYS, LIMITS_EXPECTED);
+  const limits = { ...DEFAULT_OPTIONS.limits, ...definedOnly(givenLimits) };
+  if ('headerPairs' in limits) warnHeaderPairsIgnored();
   const storage = options.storage;
   if (storage !== undefined && !isStorage(storage)) {
     throw new InvalidAttachmentsOptionError('storage', 'an AttachmentStorage (write, read, delete, list)', storage);
@@ -239,7 +269,6 @@ export function resolveOptions(options: AttachmentsModuleOptions = {}): Resolved
       fields: count('limits.fields', limits.fields, 0),
       fieldSize: size('limits.fieldSize', limits.fieldSize, 0),
       parts: count('limits.parts', limits.parts),
-      headerPairs: count('limits.headerPairs', limits.headerPairs),
     },
     allowedTypes: options.allowedTypes === undefined ? undefined : mediaTypes(options.allowedTypes),
     trustedOrigins: origins(options.trustedOrigins ?? []),
@@ -264,12 +293,76 @@ export function resolveOptions(options: AttachmentsModuleOptions = {}): Resolved
   };
 }
 
+/**
+ * The value of the module's options provider: forRoot's options (always an object, see
+ * `AttachmentsModule.forRoot`), or what forRootAsync's factory returned. Nothing at all is then
+ * a factory that forgot to return, refused rather than read as every default.
+ */
+export function resolveProvidedOptions(provided: unknown): ResolvedAttachmentsOptions {
+  if (provided === undefined) throw notAnOptionsObject(provided);
+  return resolveOptions(provided as AttachmentsModuleOptions);
+}
+
+/** forRoot's argument: Nest's builder lists its keys, which fails with a bare TypeError on null or a string. */
+export function checkForRootOptions(options: unknown): void {
+  if (!isObject(options)) throw notAnOptionsObject(options);
+}
+
+/**
+ * forRootAsync's own object. Nest's builder keeps every key it does not know as an extra, so an
+ * option given beside the factory (or a misspelt `useFactory`) would be dropped without a word.
+ */
+export function checkForRootAsyncOptions(options: unknown): void {
+  if (!isObject(options)) throw noFactory(options);
+  for (const key of Object.keys(options)) {
+    if (Object.hasOwn(ASYNC_KEYS, key) || Object.hasOwn(DEFAULT_EXTRAS, key)) continue;
+    if (Object.hasOwn(OPTION_KEYS, key)) {
+      throw new InvalidAttachmentsOptionError({
+        message:
+          `AttachmentsModule option "${key}" was given to forRootAsync beside the factory, where only the extras ` +
+          `(${Object.keys(DEFAULT_EXTRAS).join(', ')}) go: return it from the factory (useFactory, or create() of ` +
+          `useClass/useExisting)`,
+      });
+    }
+    const meant = closest(
+      key,
+      [...Object.keys(ASYNC_KEYS), ...Object.keys(DEFAULT_EXTRAS)].map((name) => [name, name]),
+    );
+    throw unknownOption(
+      key,
+      meant,
+      `forRootAsync takes ${Object.keys(ASYNC_KEYS).join(', ')} and the extras ${Object.keys(DEFAULT_EXTRAS).join(', ')}`,
+    );
+  }
+  const { useFactory, useClass, useExisting } = options as ConfigurableModuleAsyncOptions<AttachmentsModuleOptions>;
+  if (useFactory === undefined && useClass === undefined && useExisting === undefined) throw noFactory(options);
+}
+
+/**
+ * `limits.headerPairs` never limited anything: busboy's multipart parser ignores it (and hands
+ * over no part's headers to count). Still accepted, so that a configuration setting it starts;
+ * Node says so once per process.
+ */
+const warnHeaderPairsIgnored = deprecate(
+  () => undefined,
+  'AttachmentsModule option "limits.headerPairs" has no effect and is ignored: the multipart parser caps ' +
+    "each part's header at 16 KiB itself. Remove it: the next version refuses it.",
+  'ATTACHMENTS_HEADER_PAIRS',
+);
+
 /** The `resumable` extra: whether the tus routes are mounted. */
 export function resolveResumable(value: unknown): boolean {
-  if (value === undefined) return true;
-  if (typeof value !== 'boolean') {
-    throw new InvalidAttachmentsOptionError('resumable', 'true or false (whether the tus routes are mounted)', value);
-  }
+  return booleanExtra('resumable', value, DEFAULT_EXTRAS.resumable, 'whether the tus routes are mounted');
+}
+
+/** The `isGlobal` extra: whether every module of the app sees the module's exports. */
+export function resolveIsGlobal(value: unknown): boolean {
+  return booleanExtra('isGlobal', value, DEFAULT_EXTRAS.isGlobal, 'whether the module is registered globally');
+}
+
+function booleanExtra(option: string, value: unknown, fallback: boolean, meaning: string): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidAttachmentsOptionError(option, `true or false (${meaning})`, value);
   return value;
 }
 
@@ -288,25 +381,25 @@ function ownerResolver(value: unknown): OwnerResolver<Request> | undefined {
 /** The `guards` extra: guard classes or instances, each with `canActivate`. */
 export function resolveGuards(guards: unknown): Array<Type<CanActivate> | CanActivate> {
   if (guards === undefined) return [];
-  const isGuard = (guard: unknown) =>
-    (typeof guard === 'function' &&
-      typeof (guard as { prototype?: { canActivate?: unknown } }).prototype?.canActivate === 'function') ||
-    (typeof guard === 'object' && guard !== null && typeof (guard as { canActivate?: unknown }).canActivate === 'function');
-  if (!Array.isArray(guards) || !guards.every(isGuard)) {
-    throw new InvalidAttachmentsOptionError('guards', 'an array of guards (CanActivate classes or instances)', guards);
-  }
-  return guards as Array<Type<CanActivate> | CanActivate>;
+  return arrayOf('guards', guards, 'guards (CanActivate classes or instances)', (guard, option) => {
+    if (isGuard(guard)) return guard;
+    throw new InvalidAttachmentsOptionError(option, 'a guard: a CanActivate class or an instance with canActivate()', guard);
+  });
 }
 
+function isGuard(guard: unknown): guard is Type<CanActivate> | CanActivate {
+  return (
+    (typeof guard === 'function' &&
+      typeof (guard as { prototype?: { canActivate?: unknown } }).prototype?.canActivate === 'function') ||
+    (typeof guard === 'object' && guard !== null && typeof (guard as { canActivate?: unknown }).canActivate === 'function')
+  );
+}
+
+const PREVIEWS_EXPECTED = "an object with the host's sharp: `import sharp from 'sharp'`, then `previews: { sharp }`";
+
 function previews(value: unknown): ResolvedPreviews {
-  const given = value as Partial<PreviewsOptions> | null;
-  if (typeof given !== 'object' || given === null || typeof given.sharp !== 'function') {
-    throw new InvalidAttachmentsOptionError(
-      'previews',
-      "an object with the host's sharp: `import sharp from 'sharp'`, then `previews: { sharp }`",
-      value,
-    );
-  }
+  const given: Partial<PreviewsOptions> = optionsObject('previews', value, PREVIEW_KEYS, PREVIEWS_EXPECTED);
+  if (typeof given.sharp !== 'function') throw new InvalidAttachmentsOptionError('previews', PREVIEWS_EXPECTED, value);
   const defaults = DEFAULT_OPTIONS.previews;
   const timeout = timerDuration('previews.timeout', given.timeout ?? defaults.timeout);
   return {
@@ -324,7 +417,7 @@ function inspectHook(value: unknown): InspectHook | undefined {
   return value as InspectHook;
 }
 
-export function resolvePath(path: unknown): string {
+export function resolvePath(path: unknown = DEFAULT_EXTRAS.path): string {
   const valid =
     typeof path === 'string' &&
     /^\/?[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*\/?$/.test(path) &&
@@ -335,25 +428,41 @@ export function resolvePath(path: unknown): string {
   return path.replace(/^\/|\/$/g, '');
 }
 
+const MEDIA_TYPE = /^[a-z]+\/([a-z0-9.+-]+|\*)$/i;
+const MEDIA_TYPE_EXPECTED = 'a media type such as "application/pdf" or "image/*"';
+
 function mediaTypes(value: unknown): string[] {
-  const valid =
-    Array.isArray(value) && value.every((type) => typeof type === 'string' && /^[a-z]+\/([a-z0-9.+-]+|\*)$/i.test(type));
-  if (!valid)
-    throw new InvalidAttachmentsOptionError(
-      'allowedTypes',
-      'an array of media types such as "application/pdf" or "image/*"',
-      value,
-    );
-  return (value as string[]).map((type) => type.toLowerCase());
+  return arrayOf('allowedTypes', value, 'media types such as "application/pdf" or "image/*"', (type, option) => {
+    if (typeof type !== 'string' || !MEDIA_TYPE.test(type))
+      throw new InvalidAttachmentsOptionError(option, MEDIA_TYPE_EXPECTED, type);
+    return type.toLowerCase();
+  });
 }
 
 function origins(value: unknown): string[] {
-  const valid =
-    Array.isArray(value) &&
-    value.every((origin) => typeof origin === 'string' && URL.canParse(origin) && new URL(origin).origin === origin);
-  if (!valid)
-    throw new InvalidAttachmentsOptionError('trustedOrigins', 'an array of origins such as "https://app.example.com"', value);
-  return value as string[];
+  return arrayOf('trustedOrigins', value, 'origins such as "https://app.example.com"', (origin, option) => {
+    if (typeof origin === 'string' && URL.canParse(origin) && new URL(origin).origin === origin) return origin;
+    // The example is the origin of what was given, when it has one: the fix to copy.
+    throw new InvalidAttachmentsOptionError(
+      option,
+      `an origin, scheme://host[:port] with no path or trailing slash, such as "${originOf(origin) ?? 'https://app.example.com'}"`,
+      origin,
+    );
+  });
+}
+
+/** The origin of a URL given where an origin belongs (`https://app.example.com/`), if it has one. */
+function originOf(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !URL.canParse(value)) return undefined;
+  const { origin } = new URL(value);
+  return origin === 'null' ? undefined : origin;
+}
+
+/** An array option, each element checked in turn, so that a refusal names the bad one: `trustedOrigins[1]`. */
+function arrayOf<T>(option: string, value: unknown, expected: string, element: (item: unknown, name: string) => T): T[] {
+  if (!Array.isArray(value)) throw new InvalidAttachmentsOptionError(option, `an array of ${expected}`, value);
+  // Array.from visits holes too (as undefined), which map would skip.
+  return Array.from(value as unknown[], (item, index) => element(item, `${option}[${index}]`));
 }
 
 function count(option: string, value: unknown, min = 1): number {
@@ -431,6 +540,148 @@ function isStorage(value: unknown): value is AttachmentStorage {
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') {
+    const kind = /^class\b/.test(Function.prototype.toString.call(value)) ? 'class' : 'function';
+    return `${kind} ${value.name || '(anonymous)'}`;
+  }
+  if (Array.isArray(value)) return `an array (${value.length} items)`;
   if (value === null || typeof value !== 'object') return String(value);
-  return Object.prototype.toString.call(value);
+  if (isPlainObject(value)) return 'an object';
+  return `an instance of ${(value as { constructor?: { name?: string } }).constructor?.name || 'a class'}`;
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** An object literal (or one made with Object.create(null)), not an array, a Map or another class's instance. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+// Option names. Each options object may hold only the keys its interface declares: a typo or an
+// option put at the wrong level stops the app, naming the key and the option it resembles,
+// instead of being ignored (the app would run on the default it meant to change).
+
+/** An options object's keys, listed once; the compiler checks each list against its interface. */
+type KeysOf<T> = Record<keyof T, true>;
+
+const OPTION_KEYS: KeysOf<AttachmentsModuleOptions> = {
+  storage: true,
+  limits: true,
+  allowedTypes: true,
+  trustedOrigins: true,
+  uploadIdleTimeout: true,
+  uploadTimeout: true,
+  expireAfter: true,
+  sweepEvery: true,
+  orphanGracePeriod: true,
+  sweepBatchSize: true,
+  owner: true,
+  previews: true,
+  inspect: true,
+  inspectTimeout: true,
+  inlineMaxSize: true,
+  resumableExpireAfter: true,
+};
+
+const LIMIT_KEYS: KeysOf<AttachmentsLimits> = {
+  fileSize: true,
+  filesPerRequest: true,
+  filesPerBundle: true,
+  bytesPerSession: true,
+  bundlesPerSession: true,
+  fields: true,
+  fieldSize: true,
+  parts: true,
+  headerPairs: true,
+};
+
+const PREVIEW_KEYS: KeysOf<PreviewsOptions> = { sharp: true, maxInputPixels: true, timeout: true };
+
+/** Nest's own keys of forRootAsync's object (its ASYNC_OPTIONS_METADATA_KEYS, which it does not export). */
+const ASYNC_KEYS: KeysOf<ConfigurableModuleAsyncOptions<AttachmentsModuleOptions>> = {
+  useFactory: true,
+  useClass: true,
+  useExisting: true,
+  inject: true,
+  imports: true,
+  provideInjectionTokensFrom: true,
+};
+
+const LIMITS_EXPECTED = `an object such as { fileSize: '20MB' } (see the README's "Module options" for every limit)`;
+
+/**
+ * Every option as a key may spell it, with the path where it goes. Limits are also known by
+ * the `max…` names other upload libraries give them (`maxFileSize`).
+ */
+const OPTION_SPELLINGS: ReadonlyArray<readonly [spelling: string, path: string]> = [
+  ...[...Object.keys(OPTION_KEYS), ...Object.keys(DEFAULT_EXTRAS)].map((key) => [key, key] as const),
+  ...Object.keys(LIMIT_KEYS).flatMap((key) => [
+    [key, `limits.${key}`] as const,
+    [`max${key[0]!.toUpperCase()}${key.slice(1)}`, `limits.${key}`] as const,
+  ]),
+  ...Object.keys(PREVIEW_KEYS).map((key) => [key, `previews.${key}`] as const),
+];
+
+/** A nested options object (`limits`, `previews`): a plain object with only the keys its interface declares. */
+function optionsObject(option: string, value: unknown, keys: object, expected: string): Record<string, unknown> {
+  if (!isPlainObject(value)) throw new InvalidAttachmentsOptionError(option, expected, value);
+  refuseUnknownKeys(value, keys, `${option}.`);
+  return value;
+}
+
+/** `prefix` is where `object` sits: '' for the options themselves, `limits.` for the limits. */
+function refuseUnknownKeys(object: object, keys: object, prefix: string): void {
+  for (const key of Object.keys(object)) {
+    if (Object.hasOwn(keys, key)) continue;
+    // forRoot takes the extras out of its options, so an extra here came from forRootAsync's factory.
+    if (prefix === '' && Object.hasOwn(DEFAULT_EXTRAS, key)) throw extraInOptions(key);
+    const here = OPTION_SPELLINGS.filter(([, path]) => levelOf(path) === prefix);
+    const elsewhere = OPTION_SPELLINGS.filter(([, path]) => levelOf(path) !== prefix);
+    const known = Object.keys(keys).join(', ');
+    throw unknownOption(
+      prefix + key,
+      closest(key, [...here, ...elsewhere]),
+      prefix === ''
+        ? `the options are ${known} (and the extras ${Object.keys(DEFAULT_EXTRAS).join(', ')})`
+        : `"${prefix.slice(0, -1)}" takes ${known}`,
+    );
+  }
+}
+
+/** `limits.` for `limits.fileSize`, '' for `expireAfter`. */
+function levelOf(path: string): string {
+  return path.slice(0, path.lastIndexOf('.') + 1);
+}
+
+function unknownOption(option: string, meant: string | undefined, known: string): InvalidAttachmentsOptionError {
+  return new InvalidAttachmentsOptionError({
+    message: `AttachmentsModule option "${option}" is unknown${meant === undefined ? `; ${known}` : `: did you mean "${meant}"?`}`,
+  });
+}
+
+function extraInOptions(key: string): InvalidAttachmentsOptionError {
+  return new InvalidAttachmentsOptionError({
+    message:
+      `AttachmentsModule option "${key}" is an extra: forRootAsync takes it beside useFactory/useClass/useExisting, ` +
+      `as in forRootAsync({ ${key}, useFactory }), not in the options the factory returns (the module's routes ` +
+      `and scope are fixed before the factory runs)`,
+  });
+}
+
+function notAnOptionsObject(got: unknown): InvalidAttachmentsOptionError {
+  return new InvalidAttachmentsOptionError({
+    message:
+      `AttachmentsModule options must be an object (forRoot's argument, or what forRootAsync's factory returns; ` +
+      `{} for every default); got ${describe(got)}`,
+  });
+}
+
+function noFactory(got: unknown): InvalidAttachmentsOptionError {
+  return new InvalidAttachmentsOptionError({
+    message: `AttachmentsModule.forRootAsync needs an object with useFactory, useClass or useExisting; got ${describe(got)}`,
+  });
 }

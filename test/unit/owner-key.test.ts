@@ -39,7 +39,7 @@ describe('the owner option and the guards extra', () => {
   });
 
   test('guards must be CanActivate classes or instances, checked when the module is defined', () => {
-    assert.throws(() => AttachmentsModule.forRoot({ guards: [{}] as never }), /option "guards" must be an array of guards/);
+    assert.throws(() => AttachmentsModule.forRoot({ guards: [{}] as never }), /option "guards\[0\]" must be a guard/);
     class Guard {
       canActivate() {
         return true;
@@ -47,7 +47,7 @@ describe('the owner option and the guards extra', () => {
     }
     assert.doesNotThrow(() => AttachmentsModule.forRoot({ guards: [Guard, new Guard()] }));
     // forRootAsync takes them beside the factory, like `path`.
-    assert.throws(() => AttachmentsModule.forRootAsync({ useFactory: () => ({}), guards: [42] as never }), /"guards"/);
+    assert.throws(() => AttachmentsModule.forRootAsync({ useFactory: () => ({}), guards: [42] as never }), /"guards\[0\]"/);
     const mounted = AttachmentsModule.forRootAsync({ useFactory: () => ({}), guards: [Guard] });
     // Every route of the module (attachments, previews, resumable uploads) is behind the host's guards.
     assert.equal(mounted.controllers?.length, 3);
