@@ -24,13 +24,8 @@ export async function* multipartFiles(
       headers: request.headers,
       preservePath: true,
       defParamCharset: 'utf8',
-      limits: {
-        files: limits.filesPerRequest,
-        fields: limits.fields,
-        fieldSize: limits.fieldSize,
-        parts: limits.parts,
-        headerPairs: limits.headerPairs,
-      },
+      // No `files`: busboy would count the empty parts of unused file inputs (see 'file' below).
+      limits: { fields: limits.fields, fieldSize: limits.fieldSize, parts: limits.parts },
     });
   } catch (error) {
     abandon(request);
@@ -39,6 +34,7 @@ export async function* multipartFiles(
 
   const waiting: IncomingFile[] = [];
   let current: Readable | undefined;
+  let files = 0;
   let finished = false;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
@@ -46,37 +42,57 @@ export async function* multipartFiles(
     wake?.();
     wake = undefined;
   };
-  const fail = (error: Error) => {
+  const fail = (error: Error): Error => {
     failure ??= error;
     current?.destroy(failure);
     notify();
+    return failure;
+  };
+  // When the body ends inside a part, busboy destroys the parser and, from there, the part with
+  // its own plain Error, a tick before the parser reports it: the consumer, reading the part,
+  // would fail with that unclassified error first (a 500 for the client's fault). So the part's
+  // destroy classifies what comes from the parser's destruction (no stream in between: every
+  // byte of every upload would pay for one). A consumer's own error (a full disk, a failed quota
+  // look-up) arrives while the parser lives and stays what it is.
+  const classifyFailures = (part: Readable) => {
+    const destroy = part.destroy.bind(part);
+    part.destroy = (error?: Error) =>
+      destroy(
+        error === undefined || error instanceof AttachmentsException || !parser.destroyed
+          ? error
+          : fail(AttachmentsException.create('invalid_multipart', error.message, { cause: error })),
+      );
   };
   // A browser sends every unused file input as a part with `filename=""`, no bytes and the type
-  // application/octet-stream (busboy makes that a file without a name): no file, not a badly
-  // named one. A nameless file part that does carry bytes is still refused.
-  const skipEmptyInput = (stream: Readable) => {
-    stream.on('data', (chunk: Buffer) => {
+  // application/octet-stream (HTML's form-data encoding), which busboy makes a file without a
+  // name: no file, not a badly named one, and none toward `filesPerRequest`. (busboy makes such
+  // a part with another type a field, ignored as every field is.) A nameless file part that
+  // does carry bytes is still refused.
+  const skipEmptyInput = (part: Readable) => {
+    part.on('data', (chunk: Buffer) => {
       if (chunk.byteLength > 0) fail(AttachmentsException.create('invalid_name', 'a file with content needs a name'));
     });
-    stream.resume();
+    part.resume();
   };
 
-  parser.on('file', (_field, stream, info) => {
-    // busboy reports a truncated body on the file stream too; once its consumer has stopped
-    // listening, that error must not become an uncaught exception (it is reported via `fail`).
-    stream.on('error', () => undefined);
-    if (failure) return void stream.resume();
-    if (!info.filename) return skipEmptyInput(stream);
-    waiting.push({ name: info.filename, content: stream });
+  parser.on('file', (_field, part, info) => {
+    // Once nothing reads the part, busboy's error on it must not become an uncaught exception
+    // (the parser reports it too, via `fail`).
+    part.on('error', () => undefined);
+    if (failure) return void part.resume();
+    if (!info.filename) return skipEmptyInput(part);
+    if (++files > limits.filesPerRequest) {
+      part.resume();
+      return void fail(AttachmentsException.create('too_many_files', `at most ${limits.filesPerRequest} per request`));
+    }
+    classifyFailures(part);
+    waiting.push({ name: info.filename, content: part });
     notify();
   });
   parser.on('field', (_field, _value, info) => {
     if (info.valueTruncated || info.nameTruncated)
       fail(AttachmentsException.create('field_too_large', `at most ${limits.fieldSize} bytes`));
   });
-  parser.on('filesLimit', () =>
-    fail(AttachmentsException.create('too_many_files', `at most ${limits.filesPerRequest} per request`)),
-  );
   parser.on('partsLimit', () => fail(AttachmentsException.create('too_many_parts', `at most ${limits.parts} parts`)));
   parser.on('fieldsLimit', () => fail(AttachmentsException.create('too_many_parts', `at most ${limits.fields} fields`)));
   parser.on('error', (error: Error) => fail(AttachmentsException.create('invalid_multipart', error.message, { cause: error })));
@@ -89,10 +105,18 @@ export async function* multipartFiles(
   };
   request.on('close', onRequestClose);
   const timeout = () => fail(AttachmentsException.create('upload_timeout'));
-  const idleTimer = setTimeout(timeout, options.uploadIdleTimeout);
+  // The idle timer measures the client's silence only: it counts while the request flows (the
+  // parser waits for the client's bytes), not while backpressure holds the request (a file's
+  // consumer still storing it, looking up the quota, inspecting it), nor once the whole body
+  // is in. Backpressure pausing the request is the signal, so a file that is read as fast as
+  // it arrives keeps the timer running.
+  const idleTimer = setTimeout(() => {
+    if (!request.complete && !request.isPaused()) timeout();
+  }, options.uploadIdleTimeout);
   const totalTimer = setTimeout(timeout, options.uploadTimeout);
-  const onData = () => idleTimer.refresh();
-  request.on('data', onData);
+  const onClientBytesAwaited = () => idleTimer.refresh();
+  request.on('data', onClientBytesAwaited);
+  request.on('resume', onClientBytesAwaited);
   request.pipe(parser);
 
   try {
@@ -114,7 +138,8 @@ export async function* multipartFiles(
     clearTimeout(idleTimer);
     clearTimeout(totalTimer);
     request.off('close', onRequestClose);
-    request.off('data', onData);
+    request.off('data', onClientBytesAwaited);
+    request.off('resume', onClientBytesAwaited);
     if (!finished) {
       request.unpipe(parser);
       parser.removeAllListeners('file');
