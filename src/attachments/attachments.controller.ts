@@ -74,34 +74,46 @@ export class AttachmentsController {
     @Param('bundle') bundle: string,
     @Param('name') name: string,
   ): Promise<void> {
-    const attachment = await this.attachments.find(await this.owners.of(request), bundle, name);
-    // The file's headers go out only with an answer that is the file (200, 206, 304): an error
-    // answer set up with them would carry the file's name and ETag, and its JSON body would meet
-    // the file's Content-Type (which Nest's Express adapter warns about).
-    if (matchesETag(request.headers['if-none-match'], `"${attachment.sha256}"`)) {
+    const owner = await this.owners.of(request);
+    // A replace or delete that commits between the look-up and the read takes the old bytes
+    // away: the name is looked up once more, and answers with what it now is (or 404).
+    for (let lookUp = 1; ; lookUp += 1) {
+      const attachment = await this.attachments.find(owner, bundle, name);
+      // The file's headers go out only with an answer that is the file (200, 206, 304): an error
+      // answer set up with them would carry the file's name and ETag, and its JSON body would
+      // meet the file's Content-Type (which Nest's Express adapter warns about).
+      if (matchesETag(request.headers['if-none-match'], `"${attachment.sha256}"`)) {
+        setDownloadHeaders(response, attachment);
+        response.status(HttpStatus.NOT_MODIFIED).end();
+        return;
+      }
+      let range;
+      try {
+        range = requestedRange(request, attachment);
+      } catch (error) {
+        if (isAttachmentsException(error, 'range_not_satisfiable'))
+          response.setHeader('Content-Range', `bytes */${attachment.size}`);
+        throw error;
+      }
+      const length = range ? range.end - range.start + 1 : attachment.size;
+      let body;
+      try {
+        body = request.method === 'HEAD' || length === 0 ? undefined : await this.attachments.read(attachment, range);
+      } catch (error) {
+        if (lookUp === 1 && isAttachmentsException(error, 'not_found')) continue;
+        throw error;
+      }
       setDownloadHeaders(response, attachment);
-      response.status(HttpStatus.NOT_MODIFIED).end();
+      response.status(range ? HttpStatus.PARTIAL_CONTENT : HttpStatus.OK);
+      response.setHeader('Content-Length', String(length));
+      if (range) response.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${attachment.size}`);
+      if (!body) {
+        response.end();
+        return;
+      }
+      await sendBody(body, response);
       return;
     }
-    let range;
-    try {
-      range = requestedRange(request, attachment);
-    } catch (error) {
-      if (isAttachmentsException(error, 'range_not_satisfiable'))
-        response.setHeader('Content-Range', `bytes */${attachment.size}`);
-      throw error;
-    }
-    const length = range ? range.end - range.start + 1 : attachment.size;
-    const body = request.method === 'HEAD' || length === 0 ? undefined : await this.attachments.read(attachment, range);
-    setDownloadHeaders(response, attachment);
-    response.status(range ? HttpStatus.PARTIAL_CONTENT : HttpStatus.OK);
-    response.setHeader('Content-Length', String(length));
-    if (range) response.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${attachment.size}`);
-    if (!body) {
-      response.end();
-      return;
-    }
-    await sendBody(body, response);
   }
 
   @Post(':bundle/delete')
