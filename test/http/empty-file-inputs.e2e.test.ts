@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DATABASE_KINDS } from '../support/databases.js';
-import { multipartBody, rawRequest } from '../support/raw-http.js';
+import { multipartBody, rawUpload } from '../support/raw-http.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor, type AttachmentBody } from '../support/visitor.js';
 
@@ -30,16 +30,8 @@ for (const kind of DATABASE_KINDS) {
     });
     after(() => running.close());
 
-    const post = async (visitor: Visitor, bundle: string, parts: Parameters<typeof multipartBody>[1]) => {
-      await visitor.json(`/attachments/${bundle}`);
-      return rawRequest(
-        running.baseUrl,
-        'POST',
-        `/attachments/${bundle}`,
-        { cookie: visitor.cookie ?? '', 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
-        multipartBody(BOUNDARY, parts),
-      );
-    };
+    const post = (visitor: Visitor, bundle: string, parts: Parameters<typeof multipartBody>[1]) =>
+      rawUpload(running.baseUrl, visitor, bundle, BOUNDARY, multipartBody(BOUNDARY, parts));
 
     test('a form with one chosen file and one empty input stores the one file', async () => {
       const visitor = new Visitor(running.baseUrl);

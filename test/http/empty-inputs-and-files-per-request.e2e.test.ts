@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DATABASE_KINDS } from '../support/databases.js';
-import { multipartBody, rawRequest, type RawResponse } from '../support/raw-http.js';
+import { multipartBody, rawUpload, type RawResponse } from '../support/raw-http.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor, type AttachmentBody } from '../support/visitor.js';
 
@@ -27,16 +27,8 @@ for (const kind of DATABASE_KINDS) {
     });
     after(() => running.close());
 
-    const post = async (visitor: Visitor, bundle: string, parts: Parameters<typeof multipartBody>[1]): Promise<RawResponse> => {
-      await visitor.json(`/attachments/${bundle}`);
-      return rawRequest(
-        running.baseUrl,
-        'POST',
-        `/attachments/${bundle}`,
-        { cookie: visitor.cookie ?? '', 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
-        multipartBody(BOUNDARY, parts),
-      );
-    };
+    const post = (visitor: Visitor, bundle: string, parts: Parameters<typeof multipartBody>[1]): Promise<RawResponse> =>
+      rawUpload(running.baseUrl, visitor, bundle, BOUNDARY, multipartBody(BOUNDARY, parts));
     const names = (response: RawResponse) => (JSON.parse(response.body) as AttachmentBody[]).map((a) => a.name).sort();
 
     test('as many files as allowed among more empty inputs than that → 201, the files stored', async () => {

@@ -8,7 +8,7 @@ import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import type { InspectHook } from '../../src/attachments/index.js';
 import { DATABASE_KINDS } from '../support/databases.js';
-import { multipartBody, rawRequest, type RawResponse } from '../support/raw-http.js';
+import { multipartBody, rawUpload, type RawResponse } from '../support/raw-http.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor, type AttachmentBody } from '../support/visitor.js';
 import { waitFor } from '../support/wait-for.js';
@@ -70,14 +70,7 @@ for (const kind of DATABASE_KINDS) {
     const post = async (visitor: Visitor, bundle: string, body: Buffer): Promise<RawResponse> => {
       inspection.reset();
       upload = undefined;
-      await visitor.json(`/attachments/${bundle}`);
-      return rawRequest(
-        running.baseUrl,
-        'POST',
-        `/attachments/${bundle}`,
-        { cookie: visitor.cookie ?? '', 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
-        body,
-      );
+      return rawUpload(running.baseUrl, visitor, bundle, BOUNDARY, body);
     };
 
     test('a slow inspection after the whole body arrived → 201', async () => {

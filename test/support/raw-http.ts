@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'node:http';
+import type { Visitor } from './visitor.js';
 
 export interface RawResponse {
   status: number;
@@ -42,4 +43,25 @@ export function multipartBody(
   }
   if (close) chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return Buffer.concat(chunks);
+}
+
+/**
+ * A multipart upload written as given, by `visitor`: its session is made first (a GET of the
+ * bundle, as the page holding the form would), so that the raw request carries its cookie.
+ */
+export async function rawUpload(
+  baseUrl: string,
+  visitor: Visitor,
+  bundle: string,
+  boundary: string,
+  body: Buffer,
+): Promise<RawResponse> {
+  await visitor.json(`/attachments/${bundle}`);
+  return rawRequest(
+    baseUrl,
+    'POST',
+    `/attachments/${bundle}`,
+    { cookie: visitor.cookie ?? '', 'content-type': `multipart/form-data; boundary=${boundary}` },
+    body,
+  );
 }
