@@ -31,8 +31,9 @@ export interface AttachmentsLimits {
   /** Most parts (files + fields) in one multipart body. Default 100. */
   parts?: number;
   /**
-   * @deprecated Since 0.2: ignored, as it always was (the multipart parser has no such limit; it
-   * caps each part's header at 16 KiB itself). Setting it warns once; removed in the next version.
+   * @deprecated Since 0.2: ignored, as it always was (busboy's multipart parser does not read it;
+   * it caps each part's header at 2,000 lines and 16 KiB itself). Setting it warns once; removed
+   * in the next version.
    */
   headerPairs?: number;
 }
@@ -345,8 +346,8 @@ export function checkForRootAsyncOptions(options: unknown): void {
  */
 const warnHeaderPairsIgnored = deprecate(
   () => undefined,
-  'AttachmentsModule option "limits.headerPairs" has no effect and is ignored: the multipart parser caps ' +
-    "each part's header at 16 KiB itself. Remove it: the next version refuses it.",
+  'AttachmentsModule option "limits.headerPairs" has no effect and is ignored: the multipart parser does not ' +
+    "read it, and caps each part's header at 2,000 lines and 16 KiB itself. Remove it: the next version refuses it.",
   'ATTACHMENTS_HEADER_PAIRS',
 );
 

@@ -52,4 +52,16 @@ describe('SQLite write transactions begin immediate', () => {
     assert.equal(runs, 1);
     assert.deepEqual(other.prepare('SELECT note FROM rows ORDER BY id').all(), [{ note: 'held' }, { note: 'after 1' }]);
   });
+
+  test('the shared query runner is left as it was: no wrapper piles up transaction after transaction', async () => {
+    const turns = new WriteTurns(dataSource);
+    // TypeORM's SQLite drivers hand out one shared runner.
+    const runner = dataSource.createQueryRunner();
+    const before = Object.getOwnPropertyDescriptor(runner, 'query');
+    for (let index = 0; index < 3; index += 1) {
+      await turns.transaction((manager) => manager.query('INSERT INTO rows (note) VALUES (?)', [`turn ${index}`]));
+    }
+    assert.equal(dataSource.createQueryRunner(), runner, 'one shared runner');
+    assert.deepEqual(Object.getOwnPropertyDescriptor(runner, 'query'), before);
+  });
 });

@@ -48,17 +48,17 @@ export async function* multipartFiles(
     notify();
     return failure;
   };
-  // When the body ends inside a part, busboy destroys the parser and, from there, the part with
-  // its own plain Error, a tick before the parser reports it: the consumer, reading the part,
-  // would fail with that unclassified error first (a 500 for the client's fault). So the part's
-  // destroy classifies what comes from the parser's destruction (no stream in between: every
-  // byte of every upload would pay for one). A consumer's own error (a full disk, a failed quota
-  // look-up) arrives while the parser lives and stays what it is.
+  // When the body ends inside a part, busboy fails the parser and, from there, destroys the part
+  // with its own plain Error, a tick before the parser reports it: the consumer, reading the
+  // part, would fail with that unclassified error first (a 500 for the client's fault). So the
+  // part's destroy classifies what comes while the parser has failed (no stream in between:
+  // every byte of every upload would pay for one). A consumer's own error (a full disk, a failed
+  // quota look-up) stays what it is, also after a body that parsed well.
   const classifyFailures = (part: Readable) => {
     const destroy = part.destroy.bind(part);
     part.destroy = (error?: Error) =>
       destroy(
-        error === undefined || error instanceof AttachmentsException || !parser.destroyed
+        error === undefined || error instanceof AttachmentsException || !parser.errored || part.destroyed
           ? error
           : fail(AttachmentsException.create('invalid_multipart', error.message, { cause: error })),
       );

@@ -37,14 +37,19 @@ export class WriteTurns {
   }
 
   private async immediateTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    // TypeORM's SQLite drivers hand out one shared runner, which opens a transaction with this
+    // statement through its own `query`: for this transaction only, that statement is rewritten
+    // (the runner's own `query` is back afterwards, so no wrapper piles on another).
     const runner = this.dataSource.createQueryRunner();
-    // TypeORM's SQLite runner opens its transaction with this statement, through its own `query`.
+    const ownQuery = Object.getOwnPropertyDescriptor(runner, 'query');
     const query = runner.query.bind(runner) as (sql: string, ...rest: unknown[]) => Promise<unknown>;
     runner.query = ((sql: string, ...rest: unknown[]) =>
       query(sql === 'BEGIN TRANSACTION' ? 'BEGIN IMMEDIATE TRANSACTION' : sql, ...rest)) as typeof runner.query;
     try {
       return await runner.manager.transaction(work);
     } finally {
+      if (ownQuery) Object.defineProperty(runner, 'query', ownQuery);
+      else delete (runner as { query?: unknown }).query;
       await runner.release();
     }
   }

@@ -13,10 +13,9 @@ import {
 } from '@nestjs/common';
 import { create as contentDisposition } from 'content-disposition';
 import type { Request, Response } from 'express';
-import { pipeline } from 'node:stream/promises';
 import { AttachmentsException } from '../attachments.errors.js';
 import { CrossSiteRequestGuard } from '../http/cross-site.guard.js';
-import { matchesETag, setSafetyHeaders } from '../http/download.js';
+import { matchesETag, sendBody, setSafetyHeaders } from '../http/download.js';
 import { AttachmentsFailureFilter } from '../http/failure.filter.js';
 import { mountController } from '../http/mount-controller.js';
 import { AttachmentOwners } from '../attachment-owners.js';
@@ -59,8 +58,8 @@ export class PreviewsController {
     const body = await this.previews.open(attachment, size);
     setPreviewHeaders(response, attachment.name, etag);
     response.status(HttpStatus.OK);
-    // A client that goes away mid-answer ends the pipeline; nothing to report to it.
-    await pipeline(body, response).catch(() => undefined);
+    // As a download's body: let go of when the client goes, even queued on a pipelined connection.
+    await sendBody(body, response);
   }
 }
 
