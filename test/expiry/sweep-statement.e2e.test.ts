@@ -33,7 +33,7 @@ describe('the sweep statement on postgres', () => {
     await insert('fresh-', 3000, Date.now());
     await dataSource.query('ANALYZE session_attachments');
     await insert('old-', 2000, Date.now() - 2 * DAY);
-    const batch = sqlDialectFor(dataSource).deleteBatch(Date.now() - DAY, 500);
+    const batch = sqlDialectFor(dataSource).deleteBatch(Date.now() - DAY, Date.now() - DAY, 500);
     const rows = await dataSource.query<Array<{ 'QUERY PLAN': string }>>(`EXPLAIN ${batch.sql}`, batch.parameters);
     const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
     assert.match(plan, /Tid Scan/, plan);

@@ -91,6 +91,9 @@ export class AttachmentsSweeper {
   async removeOutdated(options: RemoveOutdatedOptions): Promise<RemovalReport> {
     const started = performance.now();
     const cutoff = Date.now() - options.olderThan;
+    // Files a take() is handing over stay to it; a claim older than uploadTimeout is stale (its
+    // process died), as take() itself decides.
+    const claimedSince = Date.now() - this.options.uploadTimeout;
     const total = options.onProgress ? (await this.records.countOlderThan(cutoff)).count : 0;
     let count = 0;
     let bytes = 0;
@@ -102,8 +105,8 @@ export class AttachmentsSweeper {
     const previews = !options.dryRun && (await this.previews.isInstalled());
     for (;;) {
       const batch = options.dryRun
-        ? await this.records.findPage(cutoff, last, batchSize)
-        : await this.records.deleteBatch(cutoff, batchSize);
+        ? await this.records.findPage(cutoff, claimedSince, last, batchSize)
+        : await this.records.deleteBatch(cutoff, claimedSince, batchSize);
       await pendingBlobs;
       if (batch.length === 0) break;
       if (!options.dryRun)

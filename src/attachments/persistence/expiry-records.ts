@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
 import { AttachmentEntity } from '../attachment.entity.js';
-import { SqlDialect, SWEEP_COLUMNS } from './sql-dialect.js';
+import { SqlDialect, SWEEP_COLUMNS, UNCLAIMED } from './sql-dialect.js';
 import { WriteTurns } from './write-turns.js';
 
 /** A row the sweep removed (or would remove, in a dry run). */
@@ -40,8 +40,8 @@ export class ExpiryRecords {
    * A row that a concurrent upload replaced meanwhile is never taken (see the dialects'
    * `deleteBatch` for how each database makes sure).
    */
-  deleteBatch(cutoff: number, limit: number): Promise<OutdatedRow[]> {
-    const { sql, parameters } = this.dialect.deleteBatch(cutoff, limit);
+  deleteBatch(cutoff: number, claimedSince: number, limit: number): Promise<OutdatedRow[]> {
+    const { sql, parameters } = this.dialect.deleteBatch(cutoff, claimedSince, limit);
     return this.turns.statement(async (manager) => {
       const runner = manager.dataSource.createQueryRunner();
       try {
@@ -55,14 +55,16 @@ export class ExpiryRecords {
   }
 
   /** The rows a sweep would remove, a page at a time (keyset pagination on updated_at, id). */
-  async findPage(cutoff: number, after: OutdatedRow | undefined, limit: number): Promise<OutdatedRow[]> {
-    const [p1, p2, p3, p4, p5] = this.dialect.placeholders(5);
+  async findPage(cutoff: number, claimedSince: number, after: OutdatedRow | undefined, limit: number): Promise<OutdatedRow[]> {
+    const [p1, p2, p3, p4, p5, p6] = this.dialect.placeholders(6);
     const table = this.dialect.table;
     const sql = after
-      ? `SELECT ${SWEEP_COLUMNS} FROM ${table} WHERE updated_at < ${p1} ` +
-        `AND (updated_at > ${p2} OR (updated_at = ${p3} AND id > ${p4})) ORDER BY updated_at, id LIMIT ${p5}`
-      : `SELECT ${SWEEP_COLUMNS} FROM ${table} WHERE updated_at < ${p1} ORDER BY updated_at, id LIMIT ${p2}`;
-    const parameters = after ? [cutoff, after.updatedAt, after.updatedAt, after.id, limit] : [cutoff, limit];
+      ? `SELECT ${SWEEP_COLUMNS} FROM ${table} WHERE updated_at < ${p1} AND ${UNCLAIMED(p2!)} ` +
+        `AND (updated_at > ${p3} OR (updated_at = ${p4} AND id > ${p5})) ORDER BY updated_at, id LIMIT ${p6}`
+      : `SELECT ${SWEEP_COLUMNS} FROM ${table} WHERE updated_at < ${p1} AND ${UNCLAIMED(p2!)} ORDER BY updated_at, id LIMIT ${p3}`;
+    const parameters = after
+      ? [cutoff, claimedSince, after.updatedAt, after.updatedAt, after.id, limit]
+      : [cutoff, claimedSince, limit];
     const rows = await this.dataSource.query<RawOutdatedRow[]>(sql, parameters);
     return rows.map(toOutdatedRow);
   }

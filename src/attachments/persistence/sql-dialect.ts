@@ -19,6 +19,9 @@ export const UPLOAD_PARTS_TABLE = 'session_attachment_upload_parts';
 /** The columns a sweep reports, in the order of `OutdatedRow`. */
 export const SWEEP_COLUMNS = 'id, session_key, bundle, name, size, storage_key, updated_at';
 
+/** A row no live claim holds: never claimed, released, or claimed before `claimedSince` (stale). */
+export const UNCLAIMED = (claimedSince: string): string => `(claimed_at IS NULL OR claimed_at < ${claimedSince})`;
+
 /**
  * Everything that differs between PostgreSQL and SQLite in the module's hand-written SQL, in
  * one place, chosen once per DataSource. The records and lock classes ask it for text and
@@ -61,8 +64,12 @@ export abstract class SqlDialect {
   /** Positional placeholders, one per value. */
   abstract placeholders(count: number): string[];
 
-  /** One bounded batch of the expiry sweep: the statement and its parameters. */
-  abstract deleteBatch(cutoff: number, limit: number): { sql: string; parameters: unknown[] };
+  /**
+   * One bounded batch of the expiry sweep: the statement and its parameters. A row under a
+   * claim made at or after `claimedSince` is being handed over by a `take()`: it is left to the
+   * take (which removes it) or to a later sweep, once the claim is released or stale.
+   */
+  abstract deleteBatch(cutoff: number, claimedSince: number, limit: number): { sql: string; parameters: unknown[] };
 }
 
 class PostgresDialect extends SqlDialect {
@@ -102,13 +109,13 @@ class PostgresDialect extends SqlDialect {
    * row for each batch: 100,000 expired rows among a million took minutes. FOR UPDATE waits
    * for a concurrent upload of a picked row, then re-checks `updated_at` on its new version.
    */
-  deleteBatch(cutoff: number, limit: number): { sql: string; parameters: unknown[] } {
+  deleteBatch(cutoff: number, claimedSince: number, limit: number): { sql: string; parameters: unknown[] } {
     return {
       sql:
         `DELETE FROM ${this.table} WHERE ctid = ANY (ARRAY(` +
-        `SELECT ctid FROM ${this.table} WHERE updated_at < $1 ORDER BY updated_at LIMIT $2 FOR UPDATE)) ` +
-        `RETURNING ${SWEEP_COLUMNS}`,
-      parameters: [cutoff, limit],
+        `SELECT ctid FROM ${this.table} WHERE updated_at < $1 AND ${UNCLAIMED('$3')} ` +
+        `ORDER BY updated_at LIMIT $2 FOR UPDATE)) RETURNING ${SWEEP_COLUMNS}`,
+      parameters: [cutoff, limit, claimedSince],
     };
   }
 }
@@ -138,13 +145,13 @@ class SqliteDialect extends SqlDialect {
   }
 
   /** Writes take turns on SQLite, and the outer test re-checks the cutoff. */
-  deleteBatch(cutoff: number, limit: number): { sql: string; parameters: unknown[] } {
+  deleteBatch(cutoff: number, claimedSince: number, limit: number): { sql: string; parameters: unknown[] } {
     return {
       sql:
         `DELETE FROM ${this.table} WHERE id IN ` +
-        `(SELECT id FROM ${this.table} WHERE updated_at < ? ORDER BY updated_at LIMIT ?) ` +
+        `(SELECT id FROM ${this.table} WHERE updated_at < ? AND ${UNCLAIMED('?')} ORDER BY updated_at LIMIT ?) ` +
         `AND updated_at < ? RETURNING ${SWEEP_COLUMNS}`,
-      parameters: [cutoff, limit, cutoff],
+      parameters: [cutoff, claimedSince, limit, cutoff],
     };
   }
 }
