@@ -13,7 +13,9 @@ import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor, type AttachmentBody } from '../support/visitor.js';
 import { waitFor } from '../support/wait-for.js';
 
-const IDLE = 250;
+// Long enough that no pause of a loaded machine between two reads of a flowing body reaches
+// it (the passing tests need none to); the tests wait twice this for a timer to have fired.
+const IDLE = 1000;
 const BOUNDARY = 'idle-boundary';
 const HELD = 'held.txt';
 const filePart = (name: string, content: string | Buffer) => ({
