@@ -15,6 +15,7 @@ import {
   type Type,
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import type { ReadRange } from './attachment.js';
 import { RESOLVED_ATTACHMENTS_OPTIONS } from './attachments.tokens.js';
 import { isAttachmentsException } from './attachments.errors.js';
 import type { ResolvedAttachmentsOptions } from './attachments.options.js';
@@ -74,46 +75,36 @@ export class AttachmentsController {
     @Param('bundle') bundle: string,
     @Param('name') name: string,
   ): Promise<void> {
-    const owner = await this.owners.of(request);
-    // A replace or delete that commits between the look-up and the read takes the old bytes
-    // away: the name is looked up once more, and answers with what it now is (or 404).
-    for (let lookUp = 1; ; lookUp += 1) {
-      const attachment = await this.attachments.find(owner, bundle, name);
-      // The file's headers go out only with an answer that is the file (200, 206, 304): an error
-      // answer set up with them would carry the file's name and ETag, and its JSON body would
-      // meet the file's Content-Type (which Nest's Express adapter warns about).
-      if (matchesETag(request.headers['if-none-match'], `"${attachment.sha256}"`)) {
-        setDownloadHeaders(response, attachment);
-        response.status(HttpStatus.NOT_MODIFIED).end();
-        return;
-      }
-      let range;
+    let range: ReadRange | undefined;
+    let notModified = false;
+    const { attachment, body } = await this.attachments.findAndRead(await this.owners.of(request), bundle, name, (found) => {
+      // The file's headers go out only with an answer that is the file (200, 206, 304): an
+      // error answer set up with them would carry the file's name and ETag, and its JSON body
+      // would meet the file's Content-Type (which Nest's Express adapter warns about).
+      notModified = matchesETag(request.headers['if-none-match'], `"${found.sha256}"`);
+      if (notModified) return null;
       try {
-        range = requestedRange(request, attachment);
+        range = requestedRange(request, found);
       } catch (error) {
-        if (isAttachmentsException(error, 'range_not_satisfiable'))
-          response.setHeader('Content-Range', `bytes */${attachment.size}`);
+        if (isAttachmentsException(error, 'range_not_satisfiable')) response.setHeader('Content-Range', `bytes */${found.size}`);
         throw error;
       }
-      const length = range ? range.end - range.start + 1 : attachment.size;
-      let body;
-      try {
-        body = request.method === 'HEAD' || length === 0 ? undefined : await this.attachments.read(attachment, range);
-      } catch (error) {
-        if (lookUp === 1 && isAttachmentsException(error, 'not_found')) continue;
-        throw error;
-      }
-      setDownloadHeaders(response, attachment);
-      response.status(range ? HttpStatus.PARTIAL_CONTENT : HttpStatus.OK);
-      response.setHeader('Content-Length', String(length));
-      if (range) response.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${attachment.size}`);
-      if (!body) {
-        response.end();
-        return;
-      }
-      await sendBody(body, response);
+      const length = range ? range.end - range.start + 1 : found.size;
+      return request.method === 'HEAD' || length === 0 ? null : range;
+    });
+    setDownloadHeaders(response, attachment);
+    if (notModified) {
+      response.status(HttpStatus.NOT_MODIFIED).end();
       return;
     }
+    response.status(range ? HttpStatus.PARTIAL_CONTENT : HttpStatus.OK);
+    response.setHeader('Content-Length', String(range ? range.end - range.start + 1 : attachment.size));
+    if (range) response.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${attachment.size}`);
+    if (!body) {
+      response.end();
+      return;
+    }
+    await sendBody(body, response);
   }
 
   @Post(':bundle/delete')

@@ -232,10 +232,37 @@ export class AttachmentsService implements BeforeApplicationShutdown {
     }
   }
 
+  /**
+   * Looks the name up and reads what `wanted` asks of the attachment found: a range, the whole
+   * file (undefined), or nothing (null: a 304, a HEAD). A replace or delete that commits between
+   * the look-up and the read takes the old bytes away: the name is then looked up once more,
+   * and answers with what it now is (or `not_found`). `wanted` may throw (a range outside the
+   * file). The caller must consume or destroy the stream.
+   * @internal
+   */
+  async findAndRead(
+    owner: OwnerKey,
+    bundle: string,
+    name: string,
+    wanted: (attachment: StoredAttachment) => ReadRange | undefined | null,
+  ): Promise<{ attachment: StoredAttachment; body: Readable | undefined }> {
+    for (let lookUp = 1; ; lookUp += 1) {
+      const attachment = await this.find(owner, bundle, name);
+      const range = wanted(attachment);
+      if (range === null) return { attachment, body: undefined };
+      try {
+        return { attachment, body: await this.read(attachment, range) };
+      } catch (error) {
+        if (lookUp === 1 && error instanceof AttachmentsException && error.code === 'not_found') continue;
+        throw error;
+      }
+    }
+  }
+
   /** An attachment and a stream of its bytes. The caller must consume or destroy the stream. */
   async open(owner: OwnerKey, bundle: string, name: string): Promise<OpenedAttachment> {
-    const attachment = await this.find(owner, bundle, name);
-    return { attachment: withoutStorageKey(attachment), stream: await this.read(attachment) };
+    const { attachment, body } = await this.findAndRead(owner, bundle, name, () => undefined);
+    return { attachment: withoutStorageKey(attachment), stream: body! };
   }
 
   /** Removes one attachment; `not_found` when it is missing or someone else's. */

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { DiskStorage } from '../../src/attachments/index.js';
+import { DataSource } from 'typeorm';
+import { AttachmentsService, DiskStorage, ownerKey } from '../../src/attachments/index.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
@@ -63,6 +64,25 @@ for (const kind of DATABASE_KINDS) {
       const response = await visitor.get('/attachments/gone/b.txt');
       assert.equal(response.status, 404);
       assert.equal(((await response.json()) as { code: string }).code, 'not_found');
+    });
+
+    test("AttachmentsService.open (a host's own read) does the same: the new file", async () => {
+      const visitor = new Visitor(running.baseUrl);
+      assert.equal((await visitor.upload('/attachments/hosted', [['f', 'c.txt', 'old']])).status, 201);
+      const [row] = await running.app
+        .get(DataSource)
+        .query<Array<{ session_key: string }>>(`SELECT session_key FROM session_attachments WHERE bundle = 'hosted'`);
+      storage.beforeNextRead = async () => {
+        assert.equal((await visitor.upload('/attachments/hosted', [['f', 'c.txt', 'newer']])).status, 201);
+        await running.replacedDeleted();
+      };
+      const { attachment, stream } = await running.app
+        .get(AttachmentsService)
+        .open(ownerKey(row!.session_key), 'hosted', 'c.txt');
+      let text = '';
+      for await (const chunk of stream) text += String(chunk);
+      assert.equal(text, 'newer');
+      assert.equal(attachment.size, 5);
     });
   });
 }
