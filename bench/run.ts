@@ -236,54 +236,75 @@ type SweepPlacement = 'inline' | 'stored';
 const SWEEPS: Record<SweepPlacement, { key: string; label: string }> = {
   inline: {
     key: 'sweep',
-    label: `sweep ${plan.sweepRows.toLocaleString('en')} 1-byte files, as each stores them (module: in rows; 8 visitors uploading)`,
+    label: `sweep ${plan.sweepRows.toLocaleString('en')} 1-byte files, as each stores them (module: in rows), 8 visitors uploading`,
   },
   stored: {
     key: 'sweep-stored',
-    label: `sweep ${plan.sweepRows.toLocaleString('en')} 1-byte files, module's as stored blobs (8 visitors uploading)`,
+    label: `sweep ${plan.sweepRows.toLocaleString('en')} 1-byte files, module's as stored blobs, 8 visitors uploading`,
   },
 };
 
-/** The module's expiry sweep, in a process of its own, while eight visitors keep uploading. */
-async function moduleSweep(placement: SweepPlacement): Promise<void> {
-  const url = servers.module.baseUrl + uploadPath('module', 'bench');
-  const sweepVisitors = await visitorCookies(url, 8);
+/**
+ * Runs `work` while eight visitors keep uploading 1 KiB files to `server` (each with a session
+ * of its own where the server has sessions), and stops them once it is done: both sweeps are
+ * measured under the same load, on the server whose rows they delete.
+ */
+async function whileUploading<T>(server: 'module' | 'stock', work: () => Promise<T>): Promise<T> {
+  const url = servers[server].baseUrl + uploadPath(server, 'bench');
+  const sweepVisitors = server === 'module' ? await visitorCookies(url, 8) : [];
   let uploadsDone!: () => void;
   const uploadsStopped = new Promise<void>((done) => (uploadsDone = done));
   const uploads = autocannon(
     {
       url,
       method: 'POST',
-      connections: sweepVisitors.length,
+      connections: 8,
       duration: 600,
       headers: { 'content-type': multipartType },
       body: smallBody,
-      setupClient: (client) => client.setHeaders({ 'content-type': multipartType, cookie: sweepVisitors.pop()! }),
+      setupClient: (client) => {
+        const cookie = sweepVisitors.pop();
+        if (cookie) client.setHeaders({ 'content-type': multipartType, cookie });
+      },
     },
     (_error, result) => {
       if (result && (result.non2xx > 0 || result.errors > 0))
-        log(`  module: ${result.non2xx} non-2xx, ${result.errors} errors while sweeping`);
+        log(`  ${server}: ${result.non2xx} non-2xx, ${result.errors} errors while sweeping`);
       uploadsDone();
     },
   );
-  const report = await runSweepProcess();
-  uploads.stop();
-  await uploadsStopped;
+  try {
+    return await work();
+  } finally {
+    uploads.stop();
+    await uploadsStopped;
+  }
+}
+
+/** The module's expiry sweep, in a process of its own (as the CLI), under uploads. */
+async function moduleSweep(placement: SweepPlacement): Promise<void> {
+  const report = await whileUploading('module', runSweepProcess);
   const { key, label } = SWEEPS[placement];
   record(key, label, 'rows/s', 'higher', 'module', report.count / (report.durationMs / 1000));
 }
 
-/** The stock code's sweep: what a hand-written cron would do, one DELETE … RETURNING and unlinks. */
+/**
+ * The stock code's sweep, under uploads to the stock server: what a hand-written cron would
+ * do, one DELETE … RETURNING and unlinks, a thousand at a time.
+ */
 async function stockSweep(placement: SweepPlacement): Promise<void> {
-  const started = performance.now();
-  const gone = await sql<{ path: string }>(
-    stockDb,
-    `DELETE FROM baseline_uploads WHERE created < now() - interval '1 day' RETURNING path`,
-  );
-  for (let start = 0; start < gone.length; start += 1000)
-    await Promise.all(gone.slice(start, start + 1000).map((row) => unlink(row.path).catch(() => undefined)));
+  const { count, seconds } = await whileUploading('stock', async () => {
+    const started = performance.now();
+    const gone = await sql<{ path: string }>(
+      stockDb,
+      `DELETE FROM baseline_uploads WHERE created < now() - interval '1 day' RETURNING path`,
+    );
+    for (let start = 0; start < gone.length; start += 1000)
+      await Promise.all(gone.slice(start, start + 1000).map((row) => unlink(row.path).catch(() => undefined)));
+    return { count: gone.length, seconds: (performance.now() - started) / 1000 };
+  });
   const { key, label } = SWEEPS[placement];
-  record(key, label, 'rows/s', 'higher', 'stock', gone.length / ((performance.now() - started) / 1000));
+  record(key, label, 'rows/s', 'higher', 'stock', count / seconds);
 }
 
 /**
