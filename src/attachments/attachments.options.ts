@@ -46,6 +46,11 @@ export interface PreviewsOptions {
   maxInputPixels?: number;
   /** Longest time one preview may take to make; rounded up to whole seconds (sharp's unit). Default `10s`. */
   timeout?: Duration;
+  /**
+   * Previews made at once in one process; more first requests wait for a turn. Each holds its
+   * source in memory (up to `limits.fileSize`) and its decoded pixels. Default 2.
+   */
+  concurrency?: number;
 }
 
 export interface AttachmentsModuleOptions {
@@ -156,6 +161,7 @@ export interface ResolvedPreviews {
   sharp: PreviewSharp;
   maxInputPixels: number;
   timeoutSeconds: number;
+  concurrency: number;
 }
 
 export interface ResolvedAttachmentsOptions {
@@ -195,7 +201,7 @@ export const DEFAULT_OPTIONS = {
   sweepEvery: '15m',
   orphanGracePeriod: '2h',
   sweepBatchSize: 5000,
-  previews: { maxInputPixels: 50_000_000, timeout: '10s' },
+  previews: { maxInputPixels: 50_000_000, timeout: '10s', concurrency: 2 },
   inspectTimeout: '30s',
   inlineMaxSize: '64kb',
   resumableExpireAfter: '24h',
@@ -407,6 +413,7 @@ function previews(value: unknown): ResolvedPreviews {
     sharp: given.sharp,
     maxInputPixels: count('previews.maxInputPixels', given.maxInputPixels ?? defaults.maxInputPixels),
     timeoutSeconds: Math.ceil(timeout / 1000),
+    concurrency: count('previews.concurrency', given.concurrency ?? defaults.concurrency),
   };
 }
 
@@ -600,7 +607,7 @@ const LIMIT_KEYS: KeysOf<AttachmentsLimits> = {
   headerPairs: true,
 };
 
-const PREVIEW_KEYS: KeysOf<PreviewsOptions> = { sharp: true, maxInputPixels: true, timeout: true };
+const PREVIEW_KEYS: KeysOf<PreviewsOptions> = { sharp: true, maxInputPixels: true, timeout: true, concurrency: true };
 
 /** Nest's own keys of forRootAsync's object (its ASYNC_OPTIONS_METADATA_KEYS, which it does not export). */
 const ASYNC_KEYS: KeysOf<ConfigurableModuleAsyncOptions<AttachmentsModuleOptions>> = {

@@ -45,7 +45,7 @@ describe('unknown and misplaced option keys', () => {
     );
     refuses(
       { previews: { sharp, quality: 80 } },
-      /option "previews\.quality" is unknown; "previews" takes sharp, maxInputPixels, timeout/,
+      /option "previews\.quality" is unknown; "previews" takes sharp, maxInputPixels, timeout, concurrency/,
     );
   });
 
@@ -92,7 +92,7 @@ describe('option objects', () => {
       parts: 20,
       headerPairs: 10,
     };
-    const previews: Required<PreviewsOptions> = { sharp, maxInputPixels: 1000, timeout: '5s' };
+    const previews: Required<PreviewsOptions> = { sharp, maxInputPixels: 1000, timeout: '5s', concurrency: 3 };
     const every: Required<AttachmentsModuleOptions> = {
       storage: new DiskStorage({ directory: 'var/option-names' }),
       limits,

@@ -21,9 +21,14 @@ describe('previews and inspect options', () => {
   });
 
   test('previews take the host sharp, a pixel limit and a time budget in whole seconds', () => {
-    assert.deepEqual(resolveOptions({ previews: { sharp } }).previews, { sharp, maxInputPixels: 50_000_000, timeoutSeconds: 10 });
-    const tuned = resolveOptions({ previews: { sharp, maxInputPixels: 1000, timeout: 1500 } }).previews;
-    assert.deepEqual(tuned, { sharp, maxInputPixels: 1000, timeoutSeconds: 2 });
+    assert.deepEqual(resolveOptions({ previews: { sharp } }).previews, {
+      sharp,
+      maxInputPixels: 50_000_000,
+      timeoutSeconds: 10,
+      concurrency: 2,
+    });
+    const tuned = resolveOptions({ previews: { sharp, maxInputPixels: 1000, timeout: 1500, concurrency: 4 } }).previews;
+    assert.deepEqual(tuned, { sharp, maxInputPixels: 1000, timeoutSeconds: 2, concurrency: 4 });
   });
 
   test('a bad previews, inspect or inspectTimeout option fails naming it', () => {
@@ -31,6 +36,8 @@ describe('previews and inspect options', () => {
     refuses({ previews: {} }, 'previews');
     refuses({ previews: { sharp: 'sharp' } }, 'previews');
     refuses({ previews: { sharp, maxInputPixels: 0 } }, 'previews.maxInputPixels');
+    refuses({ previews: { sharp, concurrency: 0 } }, 'previews.concurrency');
+    refuses({ previews: { sharp, concurrency: 1.5 } }, 'previews.concurrency');
     refuses({ previews: { sharp, timeout: '10' } }, 'previews.timeout');
     refuses({ inspect: 'clamd' }, 'inspect');
     refuses({ inspectTimeout: '30' }, 'inspectTimeout');

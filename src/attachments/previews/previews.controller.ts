@@ -19,6 +19,7 @@ import { matchesETag, sendBody, setSafetyHeaders } from '../http/download.js';
 import { AttachmentsFailureFilter } from '../http/failure.filter.js';
 import { mountController } from '../http/mount-controller.js';
 import { AttachmentOwners } from '../attachment-owners.js';
+import type { StoredAttachment } from '../attachments.service.js';
 import { DEFAULT_PREVIEW_SIZE, PREVIEW_SIZES } from './previewable-types.js';
 import { PreviewsService } from './previews.service.js';
 
@@ -47,16 +48,20 @@ export class PreviewsController {
     @Query('size') sizeParameter: unknown,
   ): Promise<void> {
     const size = previewSize(sizeParameter);
-    const attachment = await this.previews.find(await this.owners.of(request), bundle, name);
     // The content's hash and the size name the preview's bytes exactly.
-    const etag = `"${attachment.sha256}-${size}"`;
-    if (matchesETag(request.headers['if-none-match'], etag)) {
-      setPreviewHeaders(response, attachment.name, etag);
+    const etagOf = (attachment: StoredAttachment) => `"${attachment.sha256}-${size}"`;
+    const { attachment, body } = await this.previews.findAndOpen(
+      await this.owners.of(request),
+      bundle,
+      name,
+      size,
+      (found) => !matchesETag(request.headers['if-none-match'], etagOf(found)),
+    );
+    setPreviewHeaders(response, attachment.name, etagOf(attachment));
+    if (!body) {
       response.status(HttpStatus.NOT_MODIFIED).end();
       return;
     }
-    const body = await this.previews.open(attachment, size);
-    setPreviewHeaders(response, attachment.name, etag);
     response.status(HttpStatus.OK);
     // As a download's body: let go of when the client goes, even queued on a pipelined connection.
     await sendBody(body, response);

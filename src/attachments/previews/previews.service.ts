@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Readable } from 'node:stream';
-import { AttachmentsException } from '../attachments.errors.js';
+import { AttachmentsException, isAttachmentsException } from '../attachments.errors.js';
 import type { ResolvedAttachmentsOptions, ResolvedPreviews } from '../attachments.options.js';
 import { AttachmentsService, type StoredAttachment } from '../attachments.service.js';
 import { RESOLVED_ATTACHMENTS_OPTIONS } from '../attachments.tokens.js';
@@ -27,13 +27,24 @@ export class PreviewsService {
    * between instances. Entries leave when their preview is stored or refused.
    */
   private readonly making = new Map<string, Promise<string>>();
+  /**
+   * Turns to read a source and run sharp on it, `previews.concurrency` at once. Each holds its
+   * whole source in memory (up to the file size limit) and the decoded pixels, and occupies
+   * libuv's thread pool, which the disk storage's reads and writes share: without a bound, a
+   * burst of first requests for different images held every source at once (16 of 38 MB: a
+   * gigabyte more). Later requests wait for a turn, holding nothing; a preview already stored
+   * is streamed without one.
+   */
+  private readonly turns: Turns;
 
   constructor(
     private readonly attachments: AttachmentsService,
     private readonly records: PreviewRecords,
     @InjectAttachmentStorage() private readonly storage: AttachmentStorage,
     @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
-  ) {}
+  ) {
+    this.turns = new Turns(options.previews?.concurrency ?? 1);
+  }
 
   /** The attachment a preview is asked of; `not_found` for someone else's, `no_preview` for a non-image. */
   async find(owner: OwnerKey, bundle: string, name: string): Promise<StoredAttachment> {
@@ -41,6 +52,32 @@ export class PreviewsService {
     if (!this.options.previews) throw AttachmentsException.create('no_preview', 'previews are not enabled');
     if (!isPreviewable(attachment.mimetype)) throw AttachmentsException.create('no_preview', 'it is not an image');
     return attachment;
+  }
+
+  /**
+   * Looks the name up and opens the preview, at `size`, of the attachment found, or nothing
+   * when `wanted` says its bytes are not needed (a 304). A replace or delete that commits
+   * between the look-up and the making of the preview takes the old bytes (and any preview of
+   * them) away: the name is then looked up once more, and answers with what it now is (or
+   * `not_found`), as a download does. The caller must consume or destroy the stream.
+   */
+  async findAndOpen(
+    owner: OwnerKey,
+    bundle: string,
+    name: string,
+    size: number,
+    wanted: (attachment: StoredAttachment) => boolean,
+  ): Promise<{ attachment: StoredAttachment; body: Readable | undefined }> {
+    for (let lookUp = 1; ; lookUp += 1) {
+      const attachment = await this.find(owner, bundle, name);
+      if (!wanted(attachment)) return { attachment, body: undefined };
+      try {
+        return { attachment, body: await this.open(attachment, size) };
+      } catch (error) {
+        if (lookUp === 1 && isAttachmentsException(error, 'not_found')) continue;
+        throw error;
+      }
+    }
   }
 
   /** The stored preview's bytes, made first when this is the first request for it. */
@@ -69,7 +106,7 @@ export class PreviewsService {
 
   /** Makes, stores and records a preview; returns the storage key of the one that counts. */
   private async make(attachment: StoredAttachment, size: number): Promise<string> {
-    const image = await this.render(await this.bytesOf(attachment), size, this.options.previews!);
+    const image = await this.turns.run(async () => this.render(await this.bytesOf(attachment), size, this.options.previews!));
     const { key } = await this.storage.write(Readable.from([image]));
     const recorded = await this.records
       .record({ sha256: attachment.sha256, size, sourceKey: attachment.storageKey, storageKey: key })
@@ -110,9 +147,42 @@ export class PreviewsService {
     return Buffer.concat(chunks);
   }
 
+  /**
+   * Not for host code: previews waiting for a turn to be made (for the tests that prove the bound).
+   * @internal
+   */
+  get waitingForTurn(): number {
+    return this.turns.waiting;
+  }
+
   private async deleteBlob(key: string): Promise<void> {
     await this.storage.delete(key).catch((error: unknown) => {
       this.logger.warn(`Could not delete a preview blob; the orphan sweep will: ${String(error)}`);
     });
+  }
+}
+
+/** At most `limit` pieces of work at once; the others wait in arrival order. */
+class Turns {
+  private running = 0;
+  private readonly queue: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  get waiting(): number {
+    return this.queue.length;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.running < this.limit) this.running += 1;
+    // A finishing turn hands itself over: `running` stays counted for the one it wakes.
+    else await new Promise<void>((resolve) => this.queue.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next();
+      else this.running -= 1;
+    }
   }
 }

@@ -14,6 +14,7 @@ import type {
 import { writeBatchedToFile } from './batched-file-write.js';
 import { BlobFileStream } from './blob-file-stream.js';
 import { FolderFlusher, flushFolder } from './folder-flusher.js';
+import { refuseUnknownOptions } from './known-options.js';
 
 const BLOB_KEY = /^[0-9a-f]{32}$/;
 const TEMPORARY_KEY = /^[0-9a-f]{32}\.part$/;
@@ -58,6 +59,7 @@ export class DiskStorage implements AttachmentStorage, ResumableWrites, BulkDele
     flushOne: (folder: string) => Promise<void> = flushFolder,
     private readonly flushAhead: (fd: number) => Promise<void> = flushFileData,
   ) {
+    checkDiskStorageOptions(options);
     this.root = resolve(options.directory);
     this.blobsPrefix = join(this.root, 'blobs') + sep;
     this.durable = options.durable ?? true;
@@ -360,5 +362,21 @@ class FlushAhead {
   /** Resolves once no flush runs (the descriptor may then be closed). */
   idle(): Promise<void> {
     return this.running ?? Promise.resolve();
+  }
+}
+
+/** A directory that is a path, a `durable` that is a boolean, and no key of another name. */
+function checkDiskStorageOptions(options: DiskStorageOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new Error('DiskStorage: options must be an object such as { directory: "var/attachments" }');
+  }
+  refuseUnknownOptions('DiskStorage', options, ['directory', 'durable'] satisfies Array<keyof DiskStorageOptions>);
+  const directory: unknown = options.directory;
+  if (typeof directory !== 'string' || directory === '') {
+    throw new Error(`DiskStorage: \`directory\` must be the path of a folder; got ${JSON.stringify(directory) ?? 'undefined'}`);
+  }
+  const durable: unknown = options.durable;
+  if (durable !== undefined && typeof durable !== 'boolean') {
+    throw new Error(`DiskStorage: \`durable\` must be true or false; got ${JSON.stringify(durable)}`);
   }
 }

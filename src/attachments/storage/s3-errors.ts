@@ -11,8 +11,14 @@ interface S3Failure {
 
 const statusOf = (error: unknown) => (error as S3Failure | undefined)?.$metadata?.httpStatusCode;
 
+/**
+ * An object that is not there: NoSuchKey, or a 404 without a body (HEAD). Not a bucket that is
+ * not there (also a 404): that is the storage failing, not a file gone, and must not answer
+ * `not_found` (nor make a stored preview's row be forgotten).
+ */
 export function isMissingObject(error: unknown): boolean {
   const name = (error as S3Failure | undefined)?.name;
+  if (name === 'NoSuchBucket') return false;
   return name === 'NoSuchKey' || name === 'NotFound' || statusOf(error) === 404;
 }
 

@@ -13,6 +13,7 @@ import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { AttachmentStorage, BulkDeletes, ByteRange, ByteSource, StoredObject } from './attachment-storage.js';
+import { refuseUnknownOptions } from './known-options.js';
 import { describeS3Failure, isMissingBucket, isMissingObject } from './s3-errors.js';
 
 const KEY = /^[0-9a-f]{32}$/;
@@ -224,10 +225,24 @@ export class S3Storage implements AttachmentStorage, BulkDeletes {
   }
 }
 
+/** Every option, so that a misspelt one (`endpiont`, `partsize`) is refused, not silently ignored. */
+const OPTION_NAMES: Record<keyof S3StorageOptions, true> = {
+  bucket: true,
+  prefix: true,
+  client: true,
+  region: true,
+  endpoint: true,
+  forcePathStyle: true,
+  credentials: true,
+  partSize: true,
+  queueSize: true,
+};
+
 function validated(options: S3StorageOptions) {
   if (typeof options?.bucket !== 'string' || options.bucket === '') {
     throw new Error('S3Storage: `bucket` must be the name of an existing bucket');
   }
+  refuseUnknownOptions('S3Storage', options, Object.keys(OPTION_NAMES));
   if (options.client !== undefined) {
     const clash = (['region', 'endpoint', 'forcePathStyle', 'credentials'] as const).filter(
       (name) => options[name] !== undefined,
@@ -236,9 +251,11 @@ function validated(options: S3StorageOptions) {
       throw new Error(`S3Storage: with \`client\`, set ${clash.join(', ')} on that client instead`);
     }
   }
-  const rawPrefix = options.prefix ?? '';
-  if (rawPrefix.startsWith('/') || rawPrefix.split('/').includes('..')) {
-    throw new Error(`S3Storage: \`prefix\` must be a relative key prefix such as "attachments"; got "${rawPrefix}"`);
+  const rawPrefix: unknown = options.prefix ?? '';
+  if (typeof rawPrefix !== 'string' || rawPrefix.startsWith('/') || rawPrefix.split('/').includes('..')) {
+    throw new Error(
+      `S3Storage: \`prefix\` must be a relative key prefix such as "attachments"; got ${JSON.stringify(rawPrefix)}`,
+    );
   }
   const partSize = options.partSize ?? 8 * 1024 * 1024;
   if (!Number.isInteger(partSize) || partSize < MIN_PART_SIZE) {
