@@ -112,12 +112,17 @@ export class ResumableUploadsController {
       const tusUrl = pathOf(request.originalUrl);
       if (withUpload && !state.attachment && state.upload.length > 0) {
         const body = patchBody(request, this.options);
+        const created = state.upload;
         try {
-          state = await this.uploads.append(owner, bundle, state.upload.id, 0, body.stream, body.declaredLength);
+          state = await this.uploads.append(owner, bundle, created.id, 0, body.stream, body.declaredLength);
         } catch (error) {
           body.abandon();
+          // The answer will not name the upload: nobody could resume it.
+          await this.uploads.forgetUnannounced(created);
           throw error;
         }
+        // A client gone mid-body never hears the upload's URL either.
+        if (body.end() === 'client_gone' && !state.attachment) await this.uploads.forgetUnannounced(created);
       } else {
         drain(request);
       }

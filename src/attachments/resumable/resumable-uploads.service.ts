@@ -188,6 +188,18 @@ export class ResumableUploads {
     return { upload: { ...upload, offset: end, mimetype: sniffed.mimetype, updatedAt: now } };
   }
 
+  /**
+   * Removes an upload whose creation's answer will not reach its client (a creation-with-upload
+   * whose body was refused or cut off): nobody knows its URL, so nobody could resume it, and
+   * until it expired it would hold the session's quota and a place in its bundle. Best effort:
+   * what cannot be removed now expires like any stale upload.
+   */
+  async forgetUnannounced(upload: UploadRow): Promise<void> {
+    await this.removeUpload(upload.id).catch((error: unknown) => {
+      this.logger.warn(`Could not remove an upload nobody can resume; the sweep will once it is stale: ${String(error)}`);
+    });
+  }
+
   /** Removes the owner's upload and its bytes (tus termination). */
   async terminate(owner: OwnerKey, bundle: string, id: string): Promise<void> {
     const upload = await this.find(owner, bundle, id);
@@ -267,10 +279,12 @@ export class ResumableUploads {
       throw AttachmentsException.create('type_not_allowed', `${mimetype} is not accepted here`);
     }
     let made: string[] = [];
+    let leftovers: string[] = [];
+    // Whether the transaction that commits the attachment got as far as marking the upload finished.
+    let marked = false;
     try {
       const { inlineMaxSize } = this.options;
       let row: NewAttachmentRow;
-      let leftovers: string[];
       if (inlineMaxSize > 0 && upload.length <= inlineMaxSize) {
         const content = await readAll(await strategy.read(complete, parts));
         const sha256 = createHash('sha256').update(content).digest('hex');
@@ -285,9 +299,10 @@ export class ResumableUploads {
       }
       const now = Date.now();
       // Stored as resolved: the key is an OwnerKey already (or the adopter's, after an adoption).
-      const attachment = await this.attachments.commitUpload(upload.owner as OwnerKey, upload.bundle, row, (manager) =>
-        this.records.finishIn(manager, upload.id, upload.offset, upload.length, mimetype, now),
-      );
+      const attachment = await this.attachments.commitUpload(upload.owner as OwnerKey, upload.bundle, row, async (manager) => {
+        await this.records.finishIn(manager, upload.id, upload.offset, upload.length, mimetype, now);
+        marked = true;
+      });
       this.hashes.forget(upload.id);
       await this.deleteKeys(leftovers);
       return { upload: { ...complete, mimetype, storageKey: null, finishedAt: now, updatedAt: now }, attachment };
@@ -296,6 +311,15 @@ export class ResumableUploads {
         await this.discard(strategy, upload, written);
         await this.deleteKeys(made);
         throw AttachmentsException.create('offset_mismatch', 'another request moved the upload on meanwhile');
+      }
+      // A failure after the commit (following an adoption of the owner) leaves the attachment
+      // stored: its bytes are its blob now, and only the parts it was joined from are left over.
+      const committed = marked ? await this.finishCommitted(upload.id) : false;
+      if (committed !== false) {
+        this.hashes.forget(upload.id);
+        // Unknown: bytes a row may point at stay, for the orphan sweep, which checks.
+        if (committed === true) await this.deleteKeys(leftovers);
+        throw serviceError(error);
       }
       const refused = isAttachmentsException(error) && error.getStatus() < 500;
       const unknown = error instanceof DatabaseFailure ? error.mayHaveWritten : !isAttachmentsException(error);
@@ -306,6 +330,11 @@ export class ResumableUploads {
       if (refused) await this.removeUpload(upload.id);
       throw serviceError(error);
     }
+  }
+
+  /** Whether the upload is marked finished in the database (its finish committed), if that can be told. */
+  private finishCommitted(id: string): Promise<boolean | 'unknown'> {
+    return this.records.isFinished(id).catch(() => 'unknown' as const);
   }
 
   /** Deletes an upload's row and then its bytes (best effort: the orphan sweep takes the rest). */

@@ -206,6 +206,18 @@ export class UploadRecords {
     });
   }
 
+  /** Whether the upload is marked finished (false for one that is gone). */
+  isFinished(id: string): Promise<boolean> {
+    return this.call(async () => {
+      const [a] = this.dialect.placeholders(1);
+      const rows = await this.dataSource.query<unknown[]>(
+        `SELECT 1 FROM ${this.uploads} WHERE id = ${a} AND finished_at IS NOT NULL`,
+        [id],
+      );
+      return rows.length > 0;
+    });
+  }
+
   /** The parts of an upload, in offset order. */
   partsOf(id: string): Promise<UploadPart[]> {
     return this.call(async () => {
