@@ -42,6 +42,10 @@ export const ATTACHMENT_ERRORS = {
   upload_timeout: { status: HttpStatus.REQUEST_TIMEOUT, message: 'The upload was too slow and timed out' },
   client_aborted: { status: HttpStatus.BAD_REQUEST, message: 'The client closed the request before the upload finished' },
   storage_full: { status: HttpStatus.INSUFFICIENT_STORAGE, message: 'The server has no room to store the file' },
+  storage_unavailable: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    message: 'The attachment storage is unavailable; try again shortly',
+  },
   database_unavailable: {
     status: HttpStatus.SERVICE_UNAVAILABLE,
     message: 'The attachment database is unavailable; try again shortly',

@@ -43,6 +43,7 @@ export {
   type StoredObject,
 } from './storage/attachment-storage.js';
 export { DiskStorage, type DiskStorageOptions } from './storage/disk-storage.js';
+export { StorageUnavailableError } from './storage/storage-unavailable.js';
 export type { AttachmentJson } from './http/attachment-json.js';
 export { CrossSiteRequestGuard } from './http/cross-site.guard.js';
 export { TUS_EXPOSED_HEADERS } from './resumable/resumable-uploads.controller.js';

@@ -32,6 +32,7 @@ const tusBytes: AttachmentErrorCode[] = [
   'too_many_bundles',
   'upload_timeout',
   'storage_full',
+  'storage_unavailable',
   'file_rejected',
   'inspection_unavailable',
 ];
@@ -56,6 +57,7 @@ const ROUTES: Array<{ route: string; success: number[]; codes: AttachmentErrorCo
       'session_quota_exceeded',
       'type_not_allowed',
       'storage_full',
+      'storage_unavailable',
       'file_rejected',
       'inspection_unavailable',
     ],
@@ -64,12 +66,12 @@ const ROUTES: Array<{ route: string; success: number[]; codes: AttachmentErrorCo
   {
     route: 'get /attachments/{bundle}/{name}',
     success: [200, 206, 304],
-    codes: [...everywhere, ...oneFile, 'range_not_satisfiable'],
+    codes: [...everywhere, ...oneFile, 'range_not_satisfiable', 'storage_unavailable'],
   },
   {
     route: 'get /attachments/{bundle}/{name}/preview',
     success: [200, 304],
-    codes: [...everywhere, ...oneFile, 'invalid_preview_size', 'no_preview', 'preview_unavailable'],
+    codes: [...everywhere, ...oneFile, 'invalid_preview_size', 'no_preview', 'preview_unavailable', 'storage_unavailable'],
   },
   { route: 'post /attachments/{bundle}/delete', success: [204], codes: [...changes, 'invalid_bundle'] },
   { route: 'delete /attachments/{bundle}', success: [204], codes: [...changes, 'invalid_bundle'] },

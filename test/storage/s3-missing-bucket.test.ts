@@ -3,6 +3,7 @@
 // made the previews forget rows whose bytes may well still exist once the bucket is back.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { StorageUnavailableError } from '../../src/attachments/index.js';
 import { S3Storage } from '../../src/attachments/s3.js';
 import { S3RVER_CREDENTIALS, startS3Server, type RunningS3Server } from '../support/s3-server.js';
 
@@ -30,13 +31,14 @@ describe('S3Storage reads when the object or the bucket is missing', () => {
     await assert.rejects(storage.read(KEY), { code: 'ENOENT' });
   });
 
-  test('a missing bucket is the S3 failure itself, never ENOENT', async () => {
+  test('a missing bucket is the storage unavailable (503), never ENOENT', async () => {
     const storage = storageOn(`gone-${Date.now()}`);
     const failure = await storage.read(KEY).then(
       () => assert.fail('a read from a bucket that does not exist resolved'),
-      (error: unknown) => error as { code?: string; name?: string },
+      (error: unknown) => error as { code?: string; cause?: { name?: string } },
     );
+    assert.ok(failure instanceof StorageUnavailableError);
     assert.notEqual(failure.code, 'ENOENT');
-    assert.equal(failure.name, 'NoSuchBucket');
+    assert.equal(failure.cause?.name, 'NoSuchBucket');
   });
 });

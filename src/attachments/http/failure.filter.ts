@@ -3,10 +3,11 @@ import { BaseExceptionFilter } from '@nestjs/core';
 import type { Response } from 'express';
 import { AttachmentsException } from '../attachments.errors.js';
 import { DatabaseFailure } from '../persistence/database-failure.js';
+import { StorageUnavailableError } from '../storage/storage-unavailable.js';
 
 /**
- * Renders what the service could not: the disk full → 507 (the storage's ENOSPC/EDQUOT), as
- * the module's JSON error. The module's own database failures arrive already classified (the
+ * Renders what the service could not: the disk full → 507 (the storage's ENOSPC/EDQUOT), a
+ * storage out of reach → 503 (StorageUnavailableError), as the module's JSON error. The module's own database failures arrive already classified (the
  * persistence layer knows its drivers; the service answers `database_unavailable`); on a host
  * route that uses this filter, an outage of its own database calls is classified here and
  * answered the same way.
@@ -28,6 +29,9 @@ export function translateFailure(error: unknown): unknown {
   if (error instanceof HttpException) return error;
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') return AttachmentsException.create('storage_full', undefined, { cause: error });
+  if (error instanceof StorageUnavailableError) {
+    return AttachmentsException.create('storage_unavailable', undefined, { cause: error });
+  }
   // A host route's own database call arrives unclassified: the same outage, the same 503.
   const failure = error instanceof DatabaseFailure ? error : DatabaseFailure.fromAnyDriver(error);
   return failure.unavailable ? AttachmentsException.create('database_unavailable', undefined, { cause: error }) : error;

@@ -47,11 +47,12 @@ const ROUTE_ERRORS = {
     'session_quota_exceeded',
     'type_not_allowed',
     'storage_full',
+    'storage_unavailable',
     'file_rejected',
     'inspection_unavailable',
   ],
   list: [...ANY_ROUTE, 'invalid_bundle'],
-  download: [...ANY_ROUTE, ...NAMED, 'range_not_satisfiable'],
+  download: [...ANY_ROUTE, ...NAMED, 'range_not_satisfiable', 'storage_unavailable'],
   clearByPost: [...CHANGES, 'invalid_bundle'],
   clear: [...CHANGES, 'invalid_bundle'],
   removeByPost: [...CHANGES, ...NAMED],
@@ -70,6 +71,7 @@ const TUS_BYTES: AttachmentErrorCode[] = [
   'too_many_bundles',
   'upload_timeout',
   'storage_full',
+  'storage_unavailable',
   'file_rejected',
   'inspection_unavailable',
 ];
@@ -116,6 +118,7 @@ const PREVIEW_ERRORS = [
   'invalid_preview_size',
   'no_preview',
   'preview_unavailable',
+  'storage_unavailable',
 ] as const satisfies readonly AttachmentErrorCode[];
 
 const bundle = ApiParam({ name: 'bundle', description: 'the draft: 1-64 of A-Z a-z 0-9 . _ -, starting with a letter or digit' });

@@ -26,6 +26,33 @@ export function isMissingBucket(error: unknown): boolean {
   return (error as S3Failure | undefined)?.name === 'NoSuchBucket' || statusOf(error) === 404;
 }
 
+/** Errors of the SDK's network layer: S3 was not reached, or stopped answering. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/**
+ * Whether an error is S3's (an answer of the service, with its status, or its network layer
+ * failing), as opposed to one of our own (a source that failed, a key refused).
+ */
+export function isS3Failure(error: unknown): boolean {
+  const failure = error as (S3Failure & { $fault?: unknown }) | undefined;
+  if (failure === undefined || failure === null || typeof failure !== 'object') return false;
+  return (
+    failure.$metadata !== undefined ||
+    failure.$fault !== undefined ||
+    failure.name === 'TimeoutError' ||
+    (typeof failure.code === 'string' && NETWORK_CODES.has(failure.code))
+  );
+}
+
 /** One line for a log or an error message: the HTTP status and code, or the network error. */
 export function describeS3Failure(error: unknown): string {
   const failure = (error ?? {}) as S3Failure;

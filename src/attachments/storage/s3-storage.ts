@@ -14,7 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { AttachmentStorage, BulkDeletes, ByteRange, ByteSource, StoredObject } from './attachment-storage.js';
 import { refuseUnknownOptions } from './known-options.js';
-import { describeS3Failure, isMissingBucket, isMissingObject } from './s3-errors.js';
+import { describeS3Failure, isMissingBucket, isMissingObject, isS3Failure } from './s3-errors.js';
+import { StorageUnavailableError } from './storage-unavailable.js';
 
 const KEY = /^[0-9a-f]{32}$/;
 /** The least S3 accepts for every part but the last. */
@@ -121,12 +122,15 @@ export class S3Storage implements AttachmentStorage, BulkDeletes {
       // write's (the source's `file_too_large`, say) when the server refuses it.
       leavePartsOnError: true,
     });
+    // A failure of the source (a limit, a client gone) is passed on as it is, never taken for S3's.
+    let sourceFailed = false;
+    body.once('error', () => (sourceFailed = true));
     try {
       await upload.done();
     } catch (error) {
       body.destroy();
       if (upload.uploadId) await this.abortMultipart(key, upload.uploadId);
-      throw error;
+      throw sourceFailed ? error : unavailable(error);
     }
     return { key };
   }
@@ -145,12 +149,15 @@ export class S3Storage implements AttachmentStorage, BulkDeletes {
       return response.Body as Readable;
     } catch (error) {
       if (isMissingObject(error)) throw notFound(key);
-      throw error;
+      throw unavailable(error);
     }
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+    const command = new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) });
+    await this.client.send(command).catch((error: unknown) => {
+      throw unavailable(error);
+    });
   }
 
   /**
@@ -188,14 +195,15 @@ export class S3Storage implements AttachmentStorage, BulkDeletes {
   async *list(): AsyncIterable<StoredObject> {
     let continuationToken: string | undefined;
     do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: this.prefix,
-          MaxKeys: 1000,
-          ...(continuationToken ? { ContinuationToken: continuationToken } : {}),
-        }),
-      );
+      const command = new ListObjectsV2Command({
+        Bucket: this.bucket,
+        Prefix: this.prefix,
+        MaxKeys: 1000,
+        ...(continuationToken ? { ContinuationToken: continuationToken } : {}),
+      });
+      const page = await this.client.send(command).catch((error: unknown) => {
+        throw unavailable(error);
+      });
       for (const object of page.Contents ?? []) {
         const key = object.Key?.slice(this.prefix.length);
         if (key && KEY.test(key) && object.LastModified) yield { key, modifiedAt: object.LastModified };
@@ -277,4 +285,9 @@ function newKey(): string {
 /** What the service maps to 404, as for a file that is not on disk. */
 function notFound(key: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`S3Storage: no object for key "${key}"`), { code: 'ENOENT' });
+}
+
+/** S3's own failures become StorageUnavailableError (503 storage_unavailable); others stay as they are. */
+function unavailable(error: unknown): unknown {
+  return isS3Failure(error) ? new StorageUnavailableError(`S3Storage: ${describeS3Failure(error)}`, { cause: error }) : error;
 }
