@@ -19,3 +19,27 @@ export async function reportedKib(): Promise<number | undefined> {
     return undefined;
   }
 }
+
+/**
+ * Resolves once the kernel has handed back to the host what it is going to of the memory freed
+ * lately: `reported_kib` unchanged for `quietMs` (longer than the kernel's two-second pass), or
+ * after `limitMs` whatever it does. Memory freed shortly before is fast to write into until
+ * then: a measurement right after a discarded upload (its page cache freed) wrote its page
+ * cache into fast memory, one after a step that kept its file into memory handed back, and the
+ * order of the servers decided which ran in which mode. At once where the kernel does not
+ * report free pages.
+ */
+export async function untilPageReportingQuiet(quietMs = 3000, limitMs = 20_000): Promise<void> {
+  let last = await reportedKib();
+  if (last === undefined) return;
+  const started = performance.now();
+  let quietSince = started;
+  while (performance.now() - started < limitMs) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = await reportedKib();
+    if (now !== last) {
+      last = now;
+      quietSince = performance.now();
+    } else if (performance.now() - quietSince >= quietMs) return;
+  }
+}
