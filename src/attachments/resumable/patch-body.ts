@@ -52,6 +52,12 @@ export function patchBody(
   stream.once('end', settle);
   stream.once('close', settle);
   request.pipe(stream);
+  // A client gone before the body was attached (while its owner was resolved): its 'close'
+  // has fired already, and no byte will come.
+  if (request.readableAborted) {
+    settle();
+    stop('client_gone');
+  }
   const header = request.headers['content-length'];
   const declaredLength = header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
   return {

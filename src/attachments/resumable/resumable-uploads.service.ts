@@ -182,6 +182,7 @@ export class ResumableUploads {
     }
     if (!moved) {
       await this.discard(strategy, upload, written);
+      if (await this.removedMeanwhile(upload.id)) throw uploadRemoved();
       throw AttachmentsException.create('offset_mismatch', 'another request moved the upload on meanwhile');
     }
     this.hashes.keep(followed, upload.id, written.bytes);
@@ -307,6 +308,13 @@ export class ResumableUploads {
       await this.deleteKeys(leftovers);
       return { upload: { ...complete, mimetype, storageKey: null, finishedAt: now, updatedAt: now }, attachment };
     } catch (error) {
+      // Terminated or swept meanwhile: its bytes may be gone too (whatever read them failed).
+      // Nothing committed (the finish's step never ran), so nothing of this finish stays.
+      if (!marked && (await this.removedMeanwhile(upload.id))) {
+        await this.discard(strategy, upload, written);
+        await this.deleteKeys(made);
+        throw uploadRemoved();
+      }
       if (error instanceof OffsetMoved) {
         await this.discard(strategy, upload, written);
         await this.deleteKeys(made);
@@ -337,6 +345,14 @@ export class ResumableUploads {
     return this.records.isFinished(id).catch(() => 'unknown' as const);
   }
 
+  /** Whether the upload's row is gone (terminated, swept); false when that cannot be told. */
+  private removedMeanwhile(id: string): Promise<boolean> {
+    return this.records.exists(id).then(
+      (exists) => !exists,
+      () => false,
+    );
+  }
+
   /** Deletes an upload's row and then its bytes (best effort: the orphan sweep takes the rest). */
   private async removeUpload(id: string): Promise<void> {
     this.hashes.forget(id);
@@ -362,6 +378,11 @@ export class ResumableUploads {
   private liveSince(): number {
     return Date.now() - this.options.resumableExpireAfter;
   }
+}
+
+/** A PATCH or finish whose upload was terminated or swept while it ran. */
+function uploadRemoved(): AttachmentsException {
+  return AttachmentsException.create('upload_not_found', 'it was removed meanwhile');
 }
 
 /** Most uploads whose running hash this process keeps (a few hundred bytes each). */

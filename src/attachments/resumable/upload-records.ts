@@ -218,6 +218,15 @@ export class UploadRecords {
     });
   }
 
+  /** Whether the upload's row is there (finished or not, stale or not). */
+  exists(id: string): Promise<boolean> {
+    return this.call(async () => {
+      const [a] = this.dialect.placeholders(1);
+      const rows = await this.dataSource.query<unknown[]>(`SELECT 1 FROM ${this.uploads} WHERE id = ${a}`, [id]);
+      return rows.length > 0;
+    });
+  }
+
   /** The parts of an upload, in offset order. */
   partsOf(id: string): Promise<UploadPart[]> {
     return this.call(async () => {
