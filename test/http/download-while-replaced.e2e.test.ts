@@ -5,25 +5,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
-import { AttachmentsService, DiskStorage, ownerKey } from '../../src/attachments/index.js';
+import { AttachmentsService, ownerKey } from '../../src/attachments/index.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
-
-/** A DiskStorage that runs `beforeNextRead` (once) between a download's look-up and its read. */
-class InterruptedReads extends DiskStorage {
-  beforeNextRead: (() => Promise<void>) | undefined;
-
-  override async read(key: string, range?: { start: number; end: number }): Promise<Readable> {
-    const interrupt = this.beforeNextRead;
-    this.beforeNextRead = undefined;
-    await interrupt?.();
-    return super.read(key, range);
-  }
-}
+import { InterruptedReads } from '../support/interrupted-reads.js';
 
 for (const kind of DATABASE_KINDS) {
   describe(`a download whose file changes between look-up and read, on ${kind}`, () => {

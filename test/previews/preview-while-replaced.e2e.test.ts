@@ -6,27 +6,15 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { DiskStorage, type PreviewSharp } from '../../src/attachments/index.js';
+import type { PreviewSharp } from '../../src/attachments/index.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { testImage } from '../support/images.js';
 import { previewOf, previewRowCount } from '../support/previews.js';
 import { PLACEMENTS, startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor, type AttachmentBody } from '../support/visitor.js';
-
-/** A DiskStorage that runs `beforeNextRead` (once) before a read. */
-class InterruptedReads extends DiskStorage {
-  beforeNextRead: (() => Promise<void>) | undefined;
-
-  override async read(key: string, range?: { start: number; end: number }): Promise<Readable> {
-    const interrupt = this.beforeNextRead;
-    this.beforeNextRead = undefined;
-    await interrupt?.();
-    return super.read(key, range);
-  }
-}
+import { InterruptedReads } from '../support/interrupted-reads.js';
 
 /** The real sharp, running `beforeNextRender` (once) before a preview is encoded. */
 function interruptedSharp(): { sharp: PreviewSharp; beforeNextRender: (() => Promise<void>) | undefined } {
