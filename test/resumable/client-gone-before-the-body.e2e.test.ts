@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
+import { uploadRowsIn } from '../support/tus-requests.js';
 import { createUpload, TUS_RESUMABLE, uploadMetadata } from '../support/tus.js';
 import { Visitor } from '../support/visitor.js';
 import { waitFor } from '../support/wait-for.js';
@@ -42,12 +43,7 @@ for (const kind of DATABASE_KINDS) {
         },
       });
       const dataSource = running.app.get(DataSource);
-      uploadsIn = async (bundle) => {
-        const [row] = await dataSource.query<Array<{ n: string | number }>>(
-          `SELECT COUNT(*) AS n FROM session_attachment_uploads WHERE bundle = '${bundle}'`,
-        );
-        return Number(row?.n);
-      };
+      uploadsIn = (bundle) => uploadRowsIn(dataSource, bundle);
     });
     after(() => running.close());
 

@@ -4,6 +4,7 @@
 import { request as httpRequest, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
 import { createUpload, headUpload, TUS_RESUMABLE } from './tus.js';
 import type { AttachmentBody, Visitor } from './visitor.js';
+import type { DataSource } from 'typeorm';
 
 /** A new upload of `length` bytes named `name`, which must be created (201); resolves its path. */
 export async function createTusUpload(visitor: Visitor, bundle: string, name: string, length: number): Promise<string> {
@@ -115,4 +116,14 @@ export function chunkedPatch(url: string, cookie: string | undefined, offset: nu
     for (let start = 0; start < body.length; start += 64 * 1024) request.write(body.subarray(start, start + 64 * 1024));
     request.end();
   });
+}
+
+/** How many resumable uploads (finished or not) the database holds for `bundle`, of any owner. */
+export async function uploadRowsIn(dataSource: DataSource, bundle: string): Promise<number> {
+  const placeholder = dataSource.options.type === 'postgres' ? '$1' : '?';
+  const [row] = await dataSource.query<Array<{ n: string | number }>>(
+    `SELECT COUNT(*) AS n FROM session_attachment_uploads WHERE bundle = ${placeholder}`,
+    [bundle],
+  );
+  return Number(row?.n);
 }

@@ -68,6 +68,8 @@ export class ResumableUploads {
   /**
    * Records a new upload, refused at once when its declared length cannot fit (the file size
    * limit, the session's quota counting other unfinished uploads) or the bundle has no room.
+   * A bundle holding `filesPerBundle` unfinished uploads makes room by superseding the oldest
+   * one of the same name (removed with its bytes, as a termination), else it is full.
    * An empty upload is complete at once: its state then carries the attachment.
    */
   async create(owner: OwnerKey, bundle: string, declared: NewUpload): Promise<UploadState> {
@@ -94,16 +96,22 @@ export class ResumableUploads {
       createdAt: now,
       updatedAt: now,
     };
-    let refusal;
+    let creation;
     try {
-      refusal = await this.records.create(upload, this.options.limits, this.liveSince());
+      creation = await this.records.create(upload, this.options.limits, this.liveSince());
     } catch (error) {
       if (storageKey !== null) await this.deleteKeys([storageKey]);
       throw serviceError(error);
     }
-    if (refusal) {
+    if (creation.refused) {
       if (storageKey !== null) await this.deleteKeys([storageKey]);
-      throw refusalError(refusal, this.options.limits);
+      throw refusalError(creation.refused, this.options.limits);
+    }
+    // The bundle held as many unfinished uploads as it may: the oldest of this name made room,
+    // and its bytes go now that its rows are gone (its client's next request is a 404).
+    if (creation.superseded) {
+      this.hashes.forget(creation.superseded.id);
+      await this.deleteKeys(creation.superseded.keys);
     }
     if (upload.length === 0) return this.finish(upload, strategy, [], { bytes: 0, part: null }, null, undefined);
     return { upload };

@@ -40,6 +40,18 @@ export interface QuotaUsage {
   reservedBytes: number;
 }
 
+/**
+ * What a creation did: refused by a quota (nothing written), or recorded, in place of an older
+ * upload of the same name when the bundle held as many unfinished uploads as it may.
+ */
+export type Creation = { refused: QuotaRefusal; superseded?: undefined } | { refused?: undefined; superseded?: SupersededUpload };
+
+/** An upload removed by a newer one of its name: its id, and the keys of its bytes (to delete after the commit). */
+export interface SupersededUpload {
+  id: string;
+  keys: string[];
+}
+
 /** One batch of the expiry: rows looked at, unfinished uploads removed, keys of their bytes. */
 export interface ExpiredUploads {
   scanned: number;
@@ -81,14 +93,27 @@ export class UploadRecords {
   /**
    * Records a new upload unless the declared length or one more file would break a quota: the
    * session's bytes count its attachments and its live unfinished uploads' declared lengths;
-   * the bundle's files count its attachments and its unfinished uploads' names. Under the
-   * session's lock, so parallel creations cannot each take the last room.
+   * the bundle's files count its attachments and its unfinished uploads' names, and the bundle
+   * holds at most `filesPerBundle` live unfinished uploads, each counted (same names too). At
+   * that limit, the oldest live unfinished upload of the same name is superseded (a file of the
+   * same name replaces the old one): its rows go in this transaction, and its bytes are the
+   * caller's to delete after the commit. Without one, the bundle is full. Under the session's
+   * lock, so parallel creations cannot each take the last room.
    */
-  create(upload: UploadRow, quotas: BundleQuotas, liveSince: number): Promise<QuotaRefusal | undefined> {
+  create(upload: UploadRow, quotas: BundleQuotas, liveSince: number): Promise<Creation> {
     return this.call(() =>
-      this.lock.transaction(upload.owner, async (manager) => {
-        const refusal = quotaRefusal(await this.usage(manager, upload, liveSince), { files: 1, bytes: upload.length }, quotas);
-        if (refusal) return refusal;
+      this.lock.transaction(upload.owner, async (manager): Promise<Creation> => {
+        const usage = await this.usage(manager, upload, liveSince);
+        let superseded: { id: string; length: number } | undefined;
+        if (usage.uploadsInBundle + 1 > quotas.filesPerBundle) {
+          superseded = await this.oldestOfName(manager, upload, liveSince);
+          if (!superseded) return { refused: 'bundle_full' };
+        }
+        // The superseded upload's reservation goes with it.
+        const counted = superseded ? { ...usage, bytes: usage.bytes - superseded.length } : usage;
+        const refusal = quotaRefusal(counted, { files: 1, bytes: upload.length }, quotas);
+        if (refusal) return { refused: refusal };
+        const keys = superseded ? await this.removeIn(manager, superseded.id) : undefined;
         const values = this.dialect.placeholders(12);
         await manager.query(
           `INSERT INTO ${this.uploads} (id, session_key, bundle, name, metadata, "length", "offset", mimetype, ` +
@@ -108,14 +133,29 @@ export class UploadRecords {
             upload.updatedAt,
           ],
         );
-        return undefined;
+        return superseded && keys ? { superseded: { id: superseded.id, keys } } : {};
       }),
     );
   }
 
+  /** The oldest live unfinished upload of the new upload's owner, bundle and name, if any. */
+  private async oldestOfName(
+    manager: EntityManager,
+    upload: UploadRow,
+    liveSince: number,
+  ): Promise<{ id: string; length: number } | undefined> {
+    const [a, b, c, d] = this.dialect.placeholders(4);
+    const [row] = await manager.query<Array<{ id: string; length: string | number }>>(
+      `SELECT id, "length" FROM ${this.uploads} WHERE session_key = ${a} AND bundle = ${b} AND name = ${c} ` +
+        `AND finished_at IS NULL AND updated_at >= ${d} ORDER BY created_at, id LIMIT 1`,
+      [upload.owner, upload.bundle, upload.name, liveSince],
+    );
+    return row && { id: row.id, length: Number(row.length) };
+  }
+
   private async usage(manager: EntityManager, upload: UploadRow, liveSince: number) {
     const { table } = this.dialect;
-    const p = this.dialect.placeholders(14);
+    const p = this.dialect.placeholders(17);
     const unfinished = `finished_at IS NULL AND updated_at >= `;
     const [row] = await manager.query<Array<Record<string, string | number | null>>>(
       `SELECT ` +
@@ -125,7 +165,8 @@ export class UploadRecords {
         `UNION SELECT bundle FROM ${this.uploads} WHERE session_key = ${p[6]} AND ${unfinished}${p[7]}) b) AS bundles, ` +
         `(SELECT COALESCE(SUM(size), 0) FROM ${table} WHERE session_key = ${p[8]}) AS attachment_bytes, ` +
         `(SELECT COALESCE(SUM("length"), 0) FROM ${this.uploads} WHERE session_key = ${p[9]} AND ${unfinished}${p[10]}) AS reserved, ` +
-        `(SELECT COALESCE(SUM(size), 0) FROM ${table} WHERE session_key = ${p[11]} AND bundle = ${p[12]} AND name = ${p[13]}) AS replaced_bytes`,
+        `(SELECT COALESCE(SUM(size), 0) FROM ${table} WHERE session_key = ${p[11]} AND bundle = ${p[12]} AND name = ${p[13]}) AS replaced_bytes, ` +
+        `(SELECT COUNT(*) FROM ${this.uploads} WHERE session_key = ${p[14]} AND bundle = ${p[15]} AND ${unfinished}${p[16]}) AS uploads_in_bundle`,
       [
         upload.owner,
         upload.bundle,
@@ -141,6 +182,9 @@ export class UploadRecords {
         upload.owner,
         upload.bundle,
         upload.name,
+        upload.owner,
+        upload.bundle,
+        liveSince,
       ],
     );
     const names = await manager.query<unknown[]>(
@@ -155,6 +199,8 @@ export class UploadRecords {
       // Same name, same file: an attachment or an upload of this name is replaced, not added.
       filesReplaced: names.length > 0 ? 1 : 0,
       bytesReplaced: Number(row?.replaced_bytes ?? 0),
+      // Each live unfinished upload, same names too: each is a row and bytes of its own.
+      uploadsInBundle: Number(row?.uploads_in_bundle ?? 0),
     };
   }
 
@@ -313,25 +359,26 @@ export class UploadRecords {
    * delete after the commit), or undefined when there was no such upload.
    */
   remove(id: string): Promise<string[] | undefined> {
-    return this.call(() =>
-      this.turns.transaction(async (manager) => {
-        const [a] = this.dialect.placeholders(1);
-        // The upload first: its row lock waits for a PATCH committing a part, whose part the
-        // next statement then sees; a PATCH after it finds no upload to advance.
-        const [upload] = await returning<{ storage_key: string | null }>(
-          manager,
-          `DELETE FROM ${this.uploads} WHERE id = ${a} RETURNING storage_key`,
-          [id],
-        );
-        const parts = await returning<{ storage_key: string }>(
-          manager,
-          `DELETE FROM ${this.parts} WHERE upload_id = ${a} RETURNING storage_key`,
-          [id],
-        );
-        if (!upload) return undefined;
-        return [...(upload.storage_key === null ? [] : [upload.storage_key]), ...parts.map((row) => row.storage_key)];
-      }),
+    return this.call(() => this.turns.transaction((manager) => this.removeIn(manager, id)));
+  }
+
+  /** `remove`'s statements, inside a transaction of the caller's. */
+  private async removeIn(manager: EntityManager, id: string): Promise<string[] | undefined> {
+    const [a] = this.dialect.placeholders(1);
+    // The upload first: its row lock waits for a PATCH committing a part, whose part the
+    // next statement then sees; a PATCH after it finds no upload to advance.
+    const [upload] = await returning<{ storage_key: string | null }>(
+      manager,
+      `DELETE FROM ${this.uploads} WHERE id = ${a} RETURNING storage_key`,
+      [id],
     );
+    const parts = await returning<{ storage_key: string }>(
+      manager,
+      `DELETE FROM ${this.parts} WHERE upload_id = ${a} RETURNING storage_key`,
+      [id],
+    );
+    if (!upload) return undefined;
+    return [...(upload.storage_key === null ? [] : [upload.storage_key]), ...parts.map((row) => row.storage_key)];
   }
 
   /**
