@@ -12,7 +12,7 @@ import { asReadable, inlineStream, isInlineKey, newInlineKey, readPrefix, stored
 import { detectType, isAllowedType, SNIFF_BYTES } from './content-type.js';
 import { inspectStoredFile } from './inspection/inspect-stored-file.js';
 import { assertBundleId, fileNameFromUrl, normalizeFileName } from './names.js';
-import { AttachmentRecords } from './persistence/attachment-records.js';
+import { AttachmentRecords, type AttachmentRow } from './persistence/attachment-records.js';
 import { DatabaseFailure } from './persistence/database-failure.js';
 import type { QuotaRefusal } from './persistence/quotas.js';
 import type { NewAttachmentRow, UpsertResult } from './persistence/upsert.js';
@@ -282,7 +282,9 @@ export class AttachmentsService implements BeforeApplicationShutdown {
   /**
    * Hands each attachment of the bundle to `handler`, in name order, then removes them. If the
    * handler throws, nothing is removed and the error propagates: the visitor can submit again.
-   * A file replaced while the handler ran is not removed (its new content was never handed).
+   * A file replaced while the handler ran is not removed (its new content was never handed);
+   * one replaced or removed before its turn, whose old bytes are gone by then, is skipped (not
+   * in the list returned) rather than failing the take.
    *
    * Each file is handed over once, however many takes of the bundle run at once (a double
    * submit): a take first claims the files no other take holds, and hands over only those.
@@ -298,24 +300,50 @@ export class AttachmentsService implements BeforeApplicationShutdown {
       .claim(owner, bundle, now, now - this.options.uploadTimeout)
       .catch(rethrowServiceError);
     if (rows.length === 0) return [];
+    const ids = rows.map((row) => row.id);
+    const handed: AttachmentEntity[] = [];
     try {
       for (const row of rows) {
-        const stream = await this.read({ ...toAttachment(row), storageKey: row.storageKey, content: row.content });
+        const stream = await this.readClaimed(claim, row);
+        // Replaced or removed since the claim, its old bytes gone: no longer this take's.
+        if (stream === undefined) continue;
         try {
           await handler({ attachment: toAttachment(row), stream });
         } finally {
           stream.destroy();
         }
+        handed.push(row);
       }
     } catch (error) {
-      await this.records.releaseClaim(owner, claim).catch((releaseError: unknown) => {
+      await this.records.releaseClaim(owner, claim, ids).catch((releaseError: unknown) => {
         // The claim goes stale after uploadTimeout; until then these files wait.
         this.logger.warn(`Could not release the claim of a failed take: ${String(releaseError)}`);
       });
       throw error;
     }
-    await this.deleteBlobs(await this.records.removeClaimed(owner, claim).catch(rethrowServiceError));
-    return rows.map(toAttachment);
+    await this.deleteBlobs(await this.records.removeClaimed(owner, claim, ids).catch(rethrowServiceError));
+    return handed.map(toAttachment);
+  }
+
+  /**
+   * The bytes of a row a take claimed, or undefined when they are gone because the row no
+   * longer holds the claim: the visitor uploaded that name again (the new file stays for the
+   * next take) or removed it, after the claim and before the row's turn. A row that still
+   * holds the claim and has no bytes is `not_found`, as a download of it is.
+   */
+  private async readClaimed(claim: string, row: AttachmentRow): Promise<Readable | undefined> {
+    // A small file's bytes came with its claimed row and outlive a replace or delete: asked,
+    // so that it is skipped exactly when a stored file's would be.
+    if (isInlineKey(row.storageKey) && !(await this.records.holdsClaim(claim, row.id).catch(rethrowServiceError))) {
+      return undefined;
+    }
+    try {
+      return await this.read({ ...toAttachment(row), storageKey: row.storageKey, content: row.content });
+    } catch (error) {
+      if (!(error instanceof AttachmentsException && error.code === 'not_found')) throw error;
+      if (await this.records.holdsClaim(claim, row.id).catch(rethrowServiceError)) throw error;
+      return undefined;
+    }
   }
 
   /**

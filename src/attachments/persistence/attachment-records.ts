@@ -265,26 +265,51 @@ export class AttachmentRecords {
   /**
    * Deletes the rows a take still holds: a file replaced meanwhile lost the claim and stays
    * (its new content was never handed over). Returns the deleted rows' storage keys. Found by
-   * the claim alone (a random id of this take): a row adopted by a signed-in owner while the
-   * take ran moved with its claim, and is still this take's to remove.
+   * the claim and the claimed rows' ids (`ids`), not by owner: a row adopted by a signed-in
+   * owner while the take ran moved with its claim and its id, and is still this take's to
+   * remove. By id, so that the look-up is the primary key's, not a scan of every owner's rows.
    */
-  removeClaimed(sessionKey: string, claim: string): Promise<string[]> {
+  removeClaimed(sessionKey: string, claim: string, ids: string[]): Promise<string[]> {
     return this.call(() =>
       this.lock.transaction(sessionKey, async (manager) => {
         const repository = manager.getRepository(AttachmentEntity);
-        const rows = await repository.find({ select: { id: true, storageKey: true }, where: { claim } });
-        if (rows.length > 0) await repository.delete({ claim });
-        return rows.map((row) => row.storageKey);
+        const keys: string[] = [];
+        for (let start = 0; start < ids.length; start += ADOPTION_BATCH) {
+          const where = { id: In(ids.slice(start, start + ADOPTION_BATCH)), claim };
+          const rows = await repository.find({ select: { id: true, storageKey: true }, where });
+          if (rows.length > 0) await repository.delete({ id: In(rows.map((row) => row.id)), claim });
+          keys.push(...rows.map((row) => row.storageKey));
+        }
+        return keys;
       }),
     );
   }
 
-  /** Gives the files of a failed take back (wherever adoption moved them), for the next take. */
-  releaseClaim(sessionKey: string, claim: string): Promise<void> {
+  /** Whether the row `id` is still held by the take `claim` (not replaced, removed or taken over). */
+  holdsClaim(claim: string, id: string): Promise<boolean> {
     return this.call(async () => {
-      await this.lock.transaction(sessionKey, (manager) =>
-        manager.getRepository(AttachmentEntity).update({ claim }, { claim: null, claimedAt: null }),
+      // In the statement's order: SQLite's `?` are bound by position.
+      const [idParameter, claimParameter] = this.dialect.placeholders(2);
+      const rows = await this.dataSource.query<unknown[]>(
+        `SELECT 1 AS held FROM ${this.dialect.table} WHERE id = ${idParameter} AND claim = ${claimParameter}`,
+        [id, claim],
       );
+      return rows.length > 0;
+    });
+  }
+
+  /**
+   * Gives the files of a failed take back (wherever adoption moved them), for the next take:
+   * the rows `ids` that still hold `claim`.
+   */
+  releaseClaim(sessionKey: string, claim: string, ids: string[]): Promise<void> {
+    return this.call(async () => {
+      await this.lock.transaction(sessionKey, async (manager) => {
+        const repository = manager.getRepository(AttachmentEntity);
+        for (let start = 0; start < ids.length; start += ADOPTION_BATCH) {
+          await repository.update({ id: In(ids.slice(start, start + ADOPTION_BATCH)), claim }, { claim: null, claimedAt: null });
+        }
+      });
     });
   }
 
@@ -391,7 +416,7 @@ class RolledBack extends Error {
   }
 }
 
-/** Rows deleted per statement by an adoption (SQLite binds at most 32,766 parameters). */
+/** Rows per statement by an adoption or a take (SQLite binds at most 32,766 parameters). */
 const ADOPTION_BATCH = 1000;
 
 interface RawRow {
