@@ -8,6 +8,7 @@ import type { OwnerKey } from '../owner.js';
 import { AttachmentStorage, InjectAttachmentStorage } from '../storage/attachment-storage.js';
 import { isPreviewable } from './previewable-types.js';
 import { PreviewRecords } from './preview-records.js';
+import { Turns } from './turns.js';
 
 /** WebP quality of a thumbnail: small, and sharp enough at the sizes offered. */
 const WEBP_QUALITY = 80;
@@ -159,30 +160,5 @@ export class PreviewsService {
     await this.storage.delete(key).catch((error: unknown) => {
       this.logger.warn(`Could not delete a preview blob; the orphan sweep will: ${String(error)}`);
     });
-  }
-}
-
-/** At most `limit` pieces of work at once; the others wait in arrival order. */
-class Turns {
-  private running = 0;
-  private readonly queue: Array<() => void> = [];
-
-  constructor(private readonly limit: number) {}
-
-  get waiting(): number {
-    return this.queue.length;
-  }
-
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.running < this.limit) this.running += 1;
-    // A finishing turn hands itself over: `running` stays counted for the one it wakes.
-    else await new Promise<void>((resolve) => this.queue.push(resolve));
-    try {
-      return await work();
-    } finally {
-      const next = this.queue.shift();
-      if (next) next();
-      else this.running -= 1;
-    }
   }
 }
