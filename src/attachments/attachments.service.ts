@@ -5,7 +5,7 @@ import type { Attachment, IncomingFile, ListedAttachment, OpenedAttachment, Read
 import type { AttachmentEntity } from './attachment.entity.js';
 import { RESOLVED_ATTACHMENTS_OPTIONS } from './attachments.tokens.js';
 import { refusalError, rethrowServiceError, serviceError } from './service-errors.js';
-import { AttachmentsException } from './attachments.errors.js';
+import { AttachmentsException, isAttachmentsException } from './attachments.errors.js';
 import type { ResolvedAttachmentsOptions } from './attachments.options.js';
 import { ByteMeter, type ByteLimit } from './byte-meter.js';
 import { asReadable, inlineStream, isInlineKey, newInlineKey, readPrefix, storedKeys } from './inline-content.js';
@@ -326,21 +326,20 @@ export class AttachmentsService implements BeforeApplicationShutdown {
   }
 
   /**
-   * The bytes of a row a take claimed, or undefined when they are gone because the row no
-   * longer holds the claim: the visitor uploaded that name again (the new file stays for the
-   * next take) or removed it, after the claim and before the row's turn. A row that still
-   * holds the claim and has no bytes is `not_found`, as a download of it is.
+   * The bytes of a row a take claimed, or undefined when the row no longer holds the claim:
+   * the visitor uploaded that name again (the new file stays for the next take) or removed
+   * it, after the claim and before the row's turn. A row that still holds the claim and has
+   * no bytes is `not_found`, as a download of it is.
    */
   private async readClaimed(claim: string, row: AttachmentRow): Promise<Readable | undefined> {
-    // A small file's bytes came with its claimed row and outlive a replace or delete: asked,
-    // so that it is skipped exactly when a stored file's would be.
-    if (isInlineKey(row.storageKey) && !(await this.records.holdsClaim(claim, row.id).catch(rethrowServiceError))) {
-      return undefined;
-    }
+    // Asked before the read: a stored file's old bytes may outlive its replace for a while (their
+    // deletion runs after the replace's answer), and a small file's came with the claimed row.
+    if (!(await this.records.holdsClaim(claim, row.id).catch(rethrowServiceError))) return undefined;
     try {
       return await this.read({ ...toAttachment(row), storageKey: row.storageKey, content: row.content });
     } catch (error) {
-      if (!(error instanceof AttachmentsException && error.code === 'not_found')) throw error;
+      // Replaced between the question and the read, its old bytes gone already: skipped as well.
+      if (!isAttachmentsException(error, 'not_found')) throw error;
       if (await this.records.holdsClaim(claim, row.id).catch(rethrowServiceError)) throw error;
       return undefined;
     }

@@ -5,11 +5,12 @@
 // whole draft back, so the files already handed over were handed again at the next submit.
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
-import { AttachmentsService, CurrentOwner, type OwnerKey } from '../../src/attachments/index.js';
+import { AttachmentsService, CurrentOwner, DiskStorage, type OwnerKey } from '../../src/attachments/index.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { PLACEMENTS, startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
@@ -39,17 +40,35 @@ class GatedSubmitController {
   }
 }
 
+/** A DiskStorage whose delete of `heldKey` waits for `held`: a replaced file's old bytes outlive its replace. */
+class HeldDeletes extends DiskStorage {
+  heldKey: string | undefined;
+  held: Promise<void> | undefined;
+
+  override async delete(key: string): Promise<void> {
+    if (key === this.heldKey) await this.held;
+    return super.delete(key);
+  }
+}
+
 for (const kind of DATABASE_KINDS) {
   for (const placement of PLACEMENTS) {
     describe(`a draft changed while take() hands it over on ${kind}, ${placement.name}`, () => {
       let running: RunningApp;
+      let storage: HeldDeletes;
       before(async () => {
+        const directory = await mkdtemp(join(tmpdir(), 'attachments-take-changed-'));
+        storage = new HeldDeletes({ directory });
         running = await startApp(kind, {
           controllers: [GatedSubmitController],
-          attachments: { inlineMaxSize: placement.inlineMaxSize },
+          attachments: { storage, inlineMaxSize: placement.inlineMaxSize },
+          attachmentsDirectory: directory,
         });
       });
-      after(() => running.close());
+      after(async () => {
+        await running.close();
+        await rm(running.attachmentsDirectory, { recursive: true, force: true });
+      });
 
       /** Starts a submit of a.txt, b.txt and c.txt and waits until a.txt is being handed. */
       const startSending = async (visitor: Visitor, bundle: string) => {
@@ -86,6 +105,30 @@ for (const kind of DATABASE_KINDS) {
         );
         assert.deepEqual(await visitor.names('replaced'), ['b.txt']);
         assert.equal(await visitor.text('/attachments/replaced/b.txt'), 'b new');
+      });
+
+      test('a file uploaded again whose old bytes are still there is not handed either', async () => {
+        const visitor = new Visitor(running.baseUrl);
+        const { sending } = await startSending(visitor, 'replaced-late');
+        const [old] = await running.app
+          .get(DataSource)
+          .query<Array<{ storage_key: string }>>(
+            `SELECT storage_key FROM session_attachments WHERE bundle = 'replaced-late' AND name = 'b.txt'`,
+          );
+        let release!: () => void;
+        storage.held = new Promise<void>((resolve) => (release = resolve));
+        storage.heldKey = old!.storage_key;
+        assert.equal((await visitor.upload('/attachments/replaced-late', [['f', 'b.txt', 'b new']])).status, 201);
+        gate.open();
+        const answer = await sending;
+        const body = await answer.text();
+        release();
+        await running.replacedDeleted();
+        assert.equal(answer.status, 200, body);
+        const { handed, taken } = JSON.parse(body) as { handed: string[]; taken: string[] };
+        assert.deepEqual(handed, ['a.txt=a old', 'c.txt=c old']);
+        assert.deepEqual(taken, ['a.txt', 'c.txt']);
+        assert.equal(await visitor.text('/attachments/replaced-late/b.txt'), 'b new');
       });
 
       test('a file deleted meanwhile is not handed; the rest go and the bundle is empty', async () => {

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
-import { createTusUpload, tusPatch } from '../support/tus-requests.js';
+import { createTusUpload, tusPatch, uploadRowsIn } from '../support/tus-requests.js';
 import { createUpload, headUpload, patchUpload } from '../support/tus.js';
 import { Visitor } from '../support/visitor.js';
 
@@ -46,12 +46,7 @@ for (const kind of DATABASE_KINDS) {
       after(() => running.close());
 
       /** Upload rows of the bundle (bundle names are unique per test, so any owner's). */
-      async function uploadRows(bundle: string): Promise<number> {
-        const [row] = await sql<{ n: string | number }>(
-          `SELECT COUNT(*) AS n FROM session_attachment_uploads WHERE bundle = '${bundle}'`,
-        );
-        return Number(row?.n);
-      }
+      const uploadRows = (bundle: string) => uploadRowsIn(running.app.get(DataSource), bundle);
 
       /** The storage keys that hold an upload's bytes: its in-place object, its parts. */
       async function keysOf(location: string): Promise<string[]> {

@@ -36,7 +36,8 @@ export interface UpsertOptions {
 }
 
 /**
- * Rows only: every query is scoped by session key, every write holds the session's lock.
+ * Rows only: every query is scoped by session key, or by a take's claim (a random id only that
+ * take knows) with the rows' ids; every write holds the session's lock.
  * Answers with values (a quota refusal is a result, not an error); a failed call rejects with
  * a classified `DatabaseFailure`, never with a driver's error.
  */

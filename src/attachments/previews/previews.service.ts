@@ -6,6 +6,7 @@ import { AttachmentsService, type StoredAttachment } from '../attachments.servic
 import { RESOLVED_ATTACHMENTS_OPTIONS } from '../attachments.tokens.js';
 import type { OwnerKey } from '../owner.js';
 import { AttachmentStorage, InjectAttachmentStorage } from '../storage/attachment-storage.js';
+import { StorageUnavailableError } from '../storage/storage-unavailable.js';
 import { isPreviewable } from './previewable-types.js';
 import { PreviewRecords } from './preview-records.js';
 import { Turns } from './turns.js';
@@ -107,7 +108,10 @@ export class PreviewsService {
 
   /** Makes, stores and records a preview; returns the storage key of the one that counts. */
   private async make(attachment: StoredAttachment, size: number): Promise<string> {
-    const image = await this.turns.run(async () => this.render(await this.bytesOf(attachment), size, this.options.previews!));
+    const previews = this.options.previews!;
+    const image = await this.turns.run(async () =>
+      this.render(await this.bytesOf(attachment, previews.timeoutSeconds * 1000), size, previews),
+    );
     const { key } = await this.storage.write(Readable.from([image]));
     const recorded = await this.records
       .record({ sha256: attachment.sha256, size, sourceKey: attachment.storageKey, storageKey: key })
@@ -142,10 +146,36 @@ export class PreviewsService {
   }
 
   /** The whole attachment (sharp reads a stream into memory too); bounded by the file size limit. */
-  private async bytesOf(attachment: StoredAttachment): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.attachments.read(attachment)) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+  /**
+   * The source's bytes, within `budgetMs` (the preview's time budget): a read that stalls (an
+   * S3 connection that stops answering) would otherwise keep its turn, and every first preview
+   * of the process would wait behind it. Past the budget: `503 storage_unavailable`, retry.
+   */
+  private async bytesOf(attachment: StoredAttachment, budgetMs: number): Promise<Buffer> {
+    const late = () => new StorageUnavailableError(`the bytes of a preview's source did not arrive within ${budgetMs} ms`);
+    let stream: Readable | undefined;
+    let timedOut = false;
+    let expire!: (error: Error) => void;
+    const deadline = new Promise<never>((_, reject) => (expire = reject));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      expire(late());
+      stream?.destroy(late());
+    }, budgetMs);
+    const opening = this.attachments.read(attachment);
+    // Opened after the budget: nobody reads it.
+    opening.then(
+      (opened) => timedOut && opened.destroy(),
+      () => undefined,
+    );
+    try {
+      stream = await Promise.race([opening, deadline]);
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

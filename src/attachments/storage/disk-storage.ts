@@ -365,12 +365,15 @@ class FlushAhead {
   }
 }
 
+/** Every option (a Record, so that a new option of the interface must be added here). */
+const DISK_STORAGE_OPTIONS: Record<keyof DiskStorageOptions, true> = { directory: true, durable: true };
+
 /** A directory that is a path, a `durable` that is a boolean, and no key of another name. */
 function checkDiskStorageOptions(options: DiskStorageOptions): void {
   if (typeof options !== 'object' || options === null) {
     throw new Error('DiskStorage: options must be an object such as { directory: "var/attachments" }');
   }
-  refuseUnknownOptions('DiskStorage', options, ['directory', 'durable'] satisfies Array<keyof DiskStorageOptions>);
+  refuseUnknownOptions('DiskStorage', options, Object.keys(DISK_STORAGE_OPTIONS));
   const directory: unknown = options.directory;
   if (typeof directory !== 'string' || directory === '') {
     throw new Error(`DiskStorage: \`directory\` must be the path of a folder; got ${JSON.stringify(directory) ?? 'undefined'}`);

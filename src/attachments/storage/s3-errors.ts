@@ -39,18 +39,19 @@ const NETWORK_CODES = new Set([
 ]);
 
 /**
- * Whether an error is S3's (an answer of the service, with its status, or its network layer
- * failing), as opposed to one of our own (a source that failed, a key refused).
+ * Whether S3 is out of reach or refuses to work, for a while or until someone fixes its
+ * configuration: its network layer failing, a server error (5xx), throttling (429, SlowDown),
+ * a bucket gone, credentials or permissions refused (403). Not its other 4xx answers
+ * (InvalidRange, MalformedXML, EntityTooSmall…): those say a request of ours was wrong, a bug
+ * that must stay a logged 500, not become a 503 that tells the client to retry.
  */
-export function isS3Failure(error: unknown): boolean {
+export function isS3Unavailable(error: unknown): boolean {
   const failure = error as (S3Failure & { $fault?: unknown }) | undefined;
   if (failure === undefined || failure === null || typeof failure !== 'object') return false;
-  return (
-    failure.$metadata !== undefined ||
-    failure.$fault !== undefined ||
-    failure.name === 'TimeoutError' ||
-    (typeof failure.code === 'string' && NETWORK_CODES.has(failure.code))
-  );
+  if (failure.name === 'TimeoutError' || (typeof failure.code === 'string' && NETWORK_CODES.has(failure.code))) return true;
+  const status = statusOf(error);
+  if (status === undefined) return failure.$fault === 'server';
+  return status >= 500 || status === 429 || status === 403 || failure.name === 'NoSuchBucket' || failure.name === 'SlowDown';
 }
 
 /** One line for a log or an error message: the HTTP status and code, or the network error. */

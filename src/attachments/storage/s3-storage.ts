@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { AttachmentStorage, BulkDeletes, ByteRange, ByteSource, StoredObject } from './attachment-storage.js';
 import { refuseUnknownOptions } from './known-options.js';
-import { describeS3Failure, isMissingBucket, isMissingObject, isS3Failure } from './s3-errors.js';
+import { describeS3Failure, isMissingBucket, isMissingObject, isS3Unavailable } from './s3-errors.js';
 import { StorageUnavailableError } from './storage-unavailable.js';
 
 const KEY = /^[0-9a-f]{32}$/;
@@ -130,7 +130,8 @@ export class S3Storage implements AttachmentStorage, BulkDeletes {
     } catch (error) {
       body.destroy();
       if (upload.uploadId) await this.abortMultipart(key, upload.uploadId);
-      throw sourceFailed ? error : unavailable(error);
+      // `errored`: a source that failed before this write listened (a client gone already).
+      throw sourceFailed || body.errored ? error : unavailable(error);
     }
     return { key };
   }
@@ -247,10 +248,11 @@ const OPTION_NAMES: Record<keyof S3StorageOptions, true> = {
 };
 
 function validated(options: S3StorageOptions) {
+  // Unknown keys first: `{ Bucket }` (the SDK's spelling) is then named as `bucket`'s typo.
+  if (typeof options === 'object' && options !== null) refuseUnknownOptions('S3Storage', options, Object.keys(OPTION_NAMES));
   if (typeof options?.bucket !== 'string' || options.bucket === '') {
     throw new Error('S3Storage: `bucket` must be the name of an existing bucket');
   }
-  refuseUnknownOptions('S3Storage', options, Object.keys(OPTION_NAMES));
   if (options.client !== undefined) {
     const clash = (['region', 'endpoint', 'forcePathStyle', 'credentials'] as const).filter(
       (name) => options[name] !== undefined,
@@ -287,7 +289,7 @@ function notFound(key: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`S3Storage: no object for key "${key}"`), { code: 'ENOENT' });
 }
 
-/** S3's own failures become StorageUnavailableError (503 storage_unavailable); others stay as they are. */
+/** S3 out of reach or refusing becomes StorageUnavailableError (503 storage_unavailable); other errors stay as they are. */
 function unavailable(error: unknown): unknown {
-  return isS3Failure(error) ? new StorageUnavailableError(`S3Storage: ${describeS3Failure(error)}`, { cause: error }) : error;
+  return isS3Unavailable(error) ? new StorageUnavailableError(`S3Storage: ${describeS3Failure(error)}`, { cause: error }) : error;
 }
