@@ -20,6 +20,12 @@ describe('S3Storage options', () => {
     assert.throws(() => new S3Storage(fromConfiguration({ bucket: 'b', forcePathStlye: true })), /did you mean `forcePathStyle`/);
   });
 
+  test("the SDK's `Bucket` is named as a typo of `bucket`, not taken for a missing bucket", () => {
+    assert.throws(() => new S3Storage(fromConfiguration({ Bucket: 'b' })), {
+      message: 'S3Storage: option `Bucket` is unknown: did you mean `bucket`?',
+    });
+  });
+
   test('an option unlike any is refused, listing the options', () => {
     assert.throws(
       () => new S3Storage(fromConfiguration({ bucket: 'b', acl: 'private' })),
