@@ -12,6 +12,7 @@ import { asReadable, inlineStream, isInlineKey, newInlineKey, readPrefix, stored
 import { detectType, isAllowedType, SNIFF_BYTES } from './content-type.js';
 import { inspectStoredFile } from './inspection/inspect-stored-file.js';
 import { assertBundleId, fileNameFromUrl, normalizeFileName } from './names.js';
+import { withSecondLookUp } from './second-look-up.js';
 import { AttachmentRecords, type AttachmentRow } from './persistence/attachment-records.js';
 import { DatabaseFailure } from './persistence/database-failure.js';
 import type { QuotaRefusal } from './persistence/quotas.js';
@@ -246,17 +247,13 @@ export class AttachmentsService implements BeforeApplicationShutdown {
     name: string,
     wanted: (attachment: StoredAttachment) => ReadRange | undefined | null,
   ): Promise<{ attachment: StoredAttachment; body: Readable | undefined }> {
-    for (let lookUp = 1; ; lookUp += 1) {
-      const attachment = await this.find(owner, bundle, name);
-      const range = wanted(attachment);
-      if (range === null) return { attachment, body: undefined };
-      try {
-        return { attachment, body: await this.read(attachment, range) };
-      } catch (error) {
-        if (lookUp === 1 && error instanceof AttachmentsException && error.code === 'not_found') continue;
-        throw error;
-      }
-    }
+    return withSecondLookUp(
+      () => this.find(owner, bundle, name),
+      async (attachment) => {
+        const range = wanted(attachment);
+        return { attachment, body: range === null ? undefined : await this.read(attachment, range) };
+      },
+    );
   }
 
   /** An attachment and a stream of its bytes. The caller must consume or destroy the stream. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Readable } from 'node:stream';
-import { AttachmentsException, isAttachmentsException } from '../attachments.errors.js';
+import { AttachmentsException } from '../attachments.errors.js';
 import type { ResolvedAttachmentsOptions, ResolvedPreviews } from '../attachments.options.js';
 import { AttachmentsService, type StoredAttachment } from '../attachments.service.js';
 import { RESOLVED_ATTACHMENTS_OPTIONS } from '../attachments.tokens.js';
@@ -9,6 +9,7 @@ import { AttachmentStorage, InjectAttachmentStorage } from '../storage/attachmen
 import { StorageUnavailableError } from '../storage/storage-unavailable.js';
 import { isPreviewable } from './previewable-types.js';
 import { PreviewRecords } from './preview-records.js';
+import { withSecondLookUp } from '../second-look-up.js';
 import { Turns } from './turns.js';
 
 /** WebP quality of a thumbnail: small, and sharp enough at the sizes offered. */
@@ -70,16 +71,10 @@ export class PreviewsService {
     size: number,
     wanted: (attachment: StoredAttachment) => boolean,
   ): Promise<{ attachment: StoredAttachment; body: Readable | undefined }> {
-    for (let lookUp = 1; ; lookUp += 1) {
-      const attachment = await this.find(owner, bundle, name);
-      if (!wanted(attachment)) return { attachment, body: undefined };
-      try {
-        return { attachment, body: await this.open(attachment, size) };
-      } catch (error) {
-        if (lookUp === 1 && isAttachmentsException(error, 'not_found')) continue;
-        throw error;
-      }
-    }
+    return withSecondLookUp(
+      () => this.find(owner, bundle, name),
+      async (attachment) => ({ attachment, body: wanted(attachment) ? await this.open(attachment, size) : undefined }),
+    );
   }
 
   /** The stored preview's bytes, made first when this is the first request for it. */
