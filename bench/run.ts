@@ -6,7 +6,7 @@
 import autocannon from 'autocannon';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, withClient } from '../test/support/databases.js';
@@ -217,17 +217,23 @@ async function seedSweep(placement: SweepPlacement): Promise<void> {
   );
 }
 
-function runSweepProcess(): Promise<{ count: number; durationMs: number }> {
+/** A sweep in a process of its own under `env`: `script` prints `{ count, durationMs }`. */
+function runSweepProcess(
+  script: string,
+  env: Record<string, string | undefined>,
+): Promise<{ count: number; durationMs: number }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [...profileArgs, 'dist/bench/servers/sweep-once.js'], {
+    const child = spawn(process.execPath, [...profileArgs, `dist/bench/servers/${script}.js`], {
       cwd: projectRoot,
-      env: { ...process.env, ...moduleDb.env, ATTACHMENTS_DIR: dirs.module, OLDER_THAN_MS: String(DAY) },
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('exit', (code) =>
-      code === 0 ? done(JSON.parse(output) as { count: number; durationMs: number }) : fail(new Error(`sweep exited ${code}`)),
+      code === 0
+        ? done(JSON.parse(output) as { count: number; durationMs: number })
+        : fail(new Error(`${script} exited ${code}`)),
     );
   });
 }
@@ -283,28 +289,22 @@ async function whileUploading<T>(server: 'module' | 'stock', work: () => Promise
 
 /** The module's expiry sweep, in a process of its own (as the CLI), under uploads. */
 async function moduleSweep(placement: SweepPlacement): Promise<void> {
-  const report = await whileUploading('module', runSweepProcess);
+  const report = await whileUploading('module', () =>
+    runSweepProcess('sweep-once', { ...moduleDb.env, ATTACHMENTS_DIR: dirs.module, OLDER_THAN_MS: String(DAY) }),
+  );
   const { key, label } = SWEEPS[placement];
   record(key, label, 'rows/s', 'higher', 'module', report.count / (report.durationMs / 1000));
 }
 
 /**
  * The stock code's sweep, under uploads to the stock server: what a hand-written cron would
- * do, one DELETE … RETURNING and unlinks, a thousand at a time.
+ * do, one DELETE … RETURNING and unlinks, a thousand at a time, in a process of its own as the
+ * module's.
  */
 async function stockSweep(placement: SweepPlacement): Promise<void> {
-  const { count, seconds } = await whileUploading('stock', async () => {
-    const started = performance.now();
-    const gone = await sql<{ path: string }>(
-      stockDb,
-      `DELETE FROM baseline_uploads WHERE created < now() - interval '1 day' RETURNING path`,
-    );
-    for (let start = 0; start < gone.length; start += 1000)
-      await Promise.all(gone.slice(start, start + 1000).map((row) => unlink(row.path).catch(() => undefined)));
-    return { count: gone.length, seconds: (performance.now() - started) / 1000 };
-  });
+  const report = await whileUploading('stock', () => runSweepProcess('stock-sweep-once', stockDb.env));
   const { key, label } = SWEEPS[placement];
-  record(key, label, 'rows/s', 'higher', 'stock', count / seconds);
+  record(key, label, 'rows/s', 'higher', 'stock', report.count / (report.durationMs / 1000));
 }
 
 /**
