@@ -143,13 +143,12 @@ export class AttachmentsSweeper {
       await this.deleteBlobs(stale);
       removed += stale.length;
     }
+    // A stored preview is referenced by its row, the parts and in-place objects of resumable
+    // uploads under way by theirs: all asked at once (see referencedKeys for why).
+    const tables = { previews, uploads: await this.uploads.isInstalled() };
     let candidates: string[] = [];
     const flush = async () => {
-      const referenced = await this.records.referencedKeys(candidates);
-      // A stored preview is referenced by its row, not by an attachment's.
-      if (previews) for (const key of await this.previews.referencedKeys(candidates)) referenced.add(key);
-      // So are the parts and in-place objects of resumable uploads under way.
-      for (const key of await this.uploads.referencedKeys(candidates)) referenced.add(key);
+      const referenced = await this.records.referencedKeys(candidates, tables);
       const orphans = candidates.filter((key) => !referenced.has(key));
       if (!dryRun) await this.deleteBlobs(orphans);
       removed += orphans.length;

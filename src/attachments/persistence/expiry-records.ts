@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In } from 'typeorm';
-import { AttachmentEntity } from '../attachment.entity.js';
+import { DataSource } from 'typeorm';
 import { SqlDialect, SWEEP_COLUMNS, UNCLAIMED } from './sql-dialect.js';
 import { WriteTurns } from './write-turns.js';
 
@@ -78,13 +77,39 @@ export class ExpiryRecords {
     return { count: Number(row?.count ?? 0), bytes: Number(row?.bytes ?? 0) };
   }
 
-  /** Which of these storage keys a row references. */
-  async referencedKeys(keys: string[]): Promise<Set<string>> {
-    if (keys.length === 0) return new Set();
-    const rows = await this.dataSource
-      .getRepository(AttachmentEntity)
-      .find({ select: { storageKey: true }, where: { storageKey: In(keys) } });
-    return new Set(rows.map((row) => row.storageKey));
+  /**
+   * Which of these storage keys a row references: an attachment's, a preview's (when that table
+   * is installed), or an unfinished resumable upload's object or part (when installed).
+   *
+   * One statement, so one snapshot of every table: a finishing upload moves its object or its
+   * only part from the uploads' tables to the attachments table in one transaction, and asked
+   * in separate statements, the key could be missed in both (asked before the move in one
+   * table, after it in the other) and its blob, now an acknowledged file's, deleted. On SQLite
+   * it also takes a write turn: there every request shares one connection, and a statement run
+   * while another request's transaction is open sees that transaction's uncommitted rows (the
+   * upload already marked finished, its attachment not yet written).
+   */
+  referencedKeys(keys: string[], tables: { previews: boolean; uploads: boolean }): Promise<Set<string>> {
+    if (keys.length === 0) return Promise.resolve(new Set());
+    const { dialect } = this;
+    const sources = [
+      dialect.table,
+      ...(tables.previews ? [dialect.previewsTable] : []),
+      ...(tables.uploads ? [dialect.uploadsTable, dialect.uploadPartsTable] : []),
+    ];
+    // Each table gets the keys once, in the statement's order (SQLite's `?` bind by position).
+    const marks = dialect.placeholders(keys.length * sources.length);
+    const sql = sources
+      .map(
+        (source, index) =>
+          `SELECT storage_key FROM ${source} WHERE storage_key IN (${marks.slice(index * keys.length, (index + 1) * keys.length).join(', ')})`,
+      )
+      .join(' UNION ');
+    const parameters = sources.flatMap(() => keys);
+    return this.turns.statement(async (manager) => {
+      const rows = await manager.query<Array<{ storage_key: string }>>(sql, parameters);
+      return new Set(rows.map((row) => row.storage_key));
+    });
   }
 }
 

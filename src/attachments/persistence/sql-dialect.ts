@@ -16,6 +16,9 @@ export const ADOPTIONS_TABLE = 'session_attachment_adoptions';
 export const UPLOADS_TABLE = 'session_attachment_uploads';
 export const UPLOAD_PARTS_TABLE = 'session_attachment_upload_parts';
 
+/** Made by the previews migration: one preview per content hash and size. */
+export const PREVIEWS_TABLE = 'session_attachment_previews';
+
 /** The columns a sweep reports, in the order of `OutdatedRow`. */
 export const SWEEP_COLUMNS = 'id, session_key, bundle, name, size, storage_key, updated_at';
 
@@ -40,6 +43,8 @@ export abstract class SqlDialect {
   /** The resumable uploads and their parts, qualified like `table`. */
   abstract readonly uploadsTable: string;
   abstract readonly uploadPartsTable: string;
+  /** The previews, qualified like `table`. */
+  abstract readonly previewsTable: string;
   /** `ORDER BY` text that sorts names in code point order. */
   abstract readonly byName: string;
   /**
@@ -88,6 +93,7 @@ class PostgresDialect extends SqlDialect {
     readonly adoptionsTable: string,
     readonly uploadsTable: string,
     readonly uploadPartsTable: string,
+    readonly previewsTable: string,
     schema: string | undefined,
   ) {
     super();
@@ -132,6 +138,7 @@ class SqliteDialect extends SqlDialect {
     readonly adoptionsTable: string,
     readonly uploadsTable: string,
     readonly uploadPartsTable: string,
+    readonly previewsTable: string,
   ) {
     super();
   }
@@ -164,8 +171,10 @@ export function sqlDialectFor(dataSource: DataSource): SqlDialect {
   const adoptionsName = driver.escape(ADOPTIONS_TABLE);
   const uploadsName = driver.escape(UPLOADS_TABLE);
   const partsName = driver.escape(UPLOAD_PARTS_TABLE);
+  const previewsName = driver.escape(PREVIEWS_TABLE);
   // SQLite has no schemas (an attached database would be one; the module does not use them).
-  if (dataSource.options.type !== 'postgres') return new SqliteDialect(tableName, adoptionsName, uploadsName, partsName);
+  if (dataSource.options.type !== 'postgres')
+    return new SqliteDialect(tableName, adoptionsName, uploadsName, partsName, previewsName);
   const schema = metadata.schema;
   const qualified = (name: string) => (schema === undefined ? name : `${driver.escape(schema)}.${name}`);
   return new PostgresDialect(
@@ -173,6 +182,7 @@ export function sqlDialectFor(dataSource: DataSource): SqlDialect {
     qualified(adoptionsName),
     qualified(uploadsName),
     qualified(partsName),
+    qualified(previewsName),
     schema,
   );
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { SqlDialect } from '../persistence/sql-dialect.js';
+import { PREVIEWS_TABLE, SqlDialect } from '../persistence/sql-dialect.js';
 import { WriteTurns } from '../persistence/write-turns.js';
 
 /** A preview just made, about to be recorded: its bytes are already in storage. */
@@ -36,9 +36,8 @@ export class PreviewRecords {
   ) {
     const { options } = dataSource;
     const schema = options.type === 'postgres' ? options.schema : undefined;
-    const name = dataSource.driver.escape('session_attachment_previews');
-    this.table = schema === undefined ? name : `${dataSource.driver.escape(schema)}.${name}`;
-    this.tablePath = schema === undefined ? 'session_attachment_previews' : `${schema}.session_attachment_previews`;
+    this.table = dialect.previewsTable;
+    this.tablePath = schema === undefined ? PREVIEWS_TABLE : `${schema}.${PREVIEWS_TABLE}`;
   }
 
   /**
@@ -116,17 +115,6 @@ export class PreviewRecords {
       [cutoff],
     );
     return rows.map((row) => row.storage_key);
-  }
-
-  /** Which of these storage keys hold a preview. */
-  async referencedKeys(keys: string[]): Promise<Set<string>> {
-    if (keys.length === 0) return new Set();
-    const placeholders = this.dialect.placeholders(keys.length).join(', ');
-    const rows = await this.read<{ storage_key: string }>(
-      `SELECT storage_key FROM ${this.table} WHERE storage_key IN (${placeholders})`,
-      keys,
-    );
-    return new Set(rows.map((row) => row.storage_key));
   }
 
   private async read<T>(sql: string, parameters: unknown[]): Promise<T[]> {

@@ -424,20 +424,6 @@ export class UploadRecords {
     );
   }
 
-  /** Which of these storage keys hold an upload's bytes (its parts, its in-place object). */
-  referencedKeys(keys: string[]): Promise<Set<string>> {
-    return this.call(async () => {
-      if (keys.length === 0 || !(await this.isInstalled())) return new Set<string>();
-      const marks = this.dialect.placeholders(keys.length * 2);
-      const rows = await this.dataSource.query<Array<{ storage_key: string }>>(
-        `SELECT storage_key FROM ${this.parts} WHERE storage_key IN (${marks.slice(0, keys.length).join(', ')}) ` +
-          `UNION SELECT storage_key FROM ${this.uploads} WHERE storage_key IN (${marks.slice(keys.length).join(', ')})`,
-        [...keys, ...keys],
-      );
-      return new Set(rows.map((row) => row.storage_key));
-    });
-  }
-
   /**
    * Inside an adoption's transaction (which holds both owners' locks): the unfinished uploads
    * of `from` move to `into`, so the signed-in visitor resumes them.
