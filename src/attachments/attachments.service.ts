@@ -349,15 +349,22 @@ export class AttachmentsService implements BeforeApplicationShutdown {
    * are deleted after the commit. Never refused by `into`'s quotas: the files are the user's own
    * already. A file a `take()` is handing over moves with its claim, so that take still removes
    * it when it succeeds. An upload to `from` that was still arriving commits after this and then
-   * follows it to `into` (within `orphanGracePeriod`, which outlasts any upload). Returns the
-   * attachments that moved.
+   * follows it to `into` (within `orphanGracePeriod`, which outlasts any upload). Unfinished
+   * resumable uploads move too, and a bundle then keeps at most `limits.filesPerBundle` live
+   * ones, as a creation would: the least recently written beyond that are removed, their bytes
+   * after the commit (their clients get 404). Returns the attachments that moved.
    */
   async adopt(from: OwnerKey, into: OwnerKey): Promise<Attachment[]> {
     if (from === into) return [];
-    const { moved, discardedKeys } = await this.records
-      .adopt(from, into, Date.now(), Date.now() - this.options.orphanGracePeriod)
+    const now = Date.now();
+    const { moved, discardedKeys, droppedUploadKeys } = await this.records
+      .adopt(from, into, now, now - this.options.orphanGracePeriod, {
+        filesPerBundle: this.options.limits.filesPerBundle,
+        liveSince: now - this.options.resumableExpireAfter,
+      })
       .catch(rethrowServiceError);
-    await this.deleteBlobs(discardedKeys);
+    // After the commit, as every deletion of bytes: an unfinished upload's have no previews.
+    await Promise.all([this.deleteBlobs(discardedKeys), this.deleteBlobs(droppedUploadKeys, [])]);
     return moved.map(toAttachment);
   }
 

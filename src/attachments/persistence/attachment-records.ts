@@ -10,7 +10,7 @@ import type { BundleQuotas, QuotaRefusal } from './quotas.js';
 import { SessionLock } from './session-lock.js';
 import { ADOPTIONS_TABLE, compareNames, SqlDialect } from './sql-dialect.js';
 import { upsertInTransaction, type NewAttachmentRow, type UpsertResult } from './upsert.js';
-import { UploadRecords } from '../resumable/upload-records.js';
+import { UploadRecords, type UploadBound } from '../resumable/upload-records.js';
 
 /** A row with the bytes it holds itself (a small file; see inline-content.ts), or null. */
 export type AttachmentRow = AttachmentEntity & { content: Buffer | null };
@@ -21,10 +21,14 @@ export interface ClaimedRows {
   rows: AttachmentRow[];
 }
 
-/** What an adoption did: the rows that moved, and the storage keys of the files that lost. */
+/**
+ * What an adoption did: the rows that moved, the storage keys of the files that lost, and those
+ * of the unfinished uploads a bundle had no room for.
+ */
 export interface AdoptionResult {
   moved: AttachmentEntity[];
   discardedKeys: string[];
+  droppedUploadKeys: string[];
 }
 
 /** What an upsert may do besides writing the rows. */
@@ -319,9 +323,9 @@ export class AttachmentRecords {
    * name, the later `updatedAt` wins (a tie keeps `into`'s) and the loser's row is deleted.
    * Records the adoption (when the adoptions table exists), so that an upload to `from` that
    * commits later can follow, and forgets adoptions older than `forgetBefore`. Resumable
-   * uploads of `from` move to `into` as they are.
+   * uploads of `from` move to `into`, within `uploads` (see UploadRecords.adoptIn).
    */
-  adopt(from: string, into: string, now: number, forgetBefore: number): Promise<AdoptionResult> {
+  adopt(from: string, into: string, now: number, forgetBefore: number, uploads: UploadBound): Promise<AdoptionResult> {
     return this.call(async () => {
       const recordsAdoptions = await this.hasAdoptionsTable();
       return this.lock.transactionOfAll([from, into], async (manager) => {
@@ -348,10 +352,11 @@ export class AttachmentRecords {
         if (moved.length > 0) await repository.update({ sessionKey: from }, { sessionKey: into });
         if (recordsAdoptions) await this.recordAdoption(manager, from, into, now, forgetBefore);
         // Resumable uploads under way move too, so the signed-in visitor resumes them.
-        await this.uploads.adoptIn(manager, from, into);
+        const droppedUploadKeys = await this.uploads.adoptIn(manager, from, into, uploads);
         return {
           moved: moved.map((row) => ({ ...row, sessionKey: into })),
           discardedKeys: losers.map((row) => row.storageKey),
+          droppedUploadKeys,
         };
       });
     });

@@ -52,6 +52,12 @@ export interface SupersededUpload {
   keys: string[];
 }
 
+/** What an adoption leaves in a bundle: `filesPerBundle` live unfinished uploads, live meaning written since `liveSince`. */
+export interface UploadBound {
+  filesPerBundle: number;
+  liveSince: number;
+}
+
 /** One batch of the expiry: rows looked at, unfinished uploads removed, keys of their bytes. */
 export interface ExpiredUploads {
   scanned: number;
@@ -426,12 +432,37 @@ export class UploadRecords {
 
   /**
    * Inside an adoption's transaction (which holds both owners' locks): the unfinished uploads
-   * of `from` move to `into`, so the signed-in visitor resumes them.
+   * of `from` move to `into`, so the signed-in visitor resumes them. A bundle of both then keeps
+   * at most `filesPerBundle` live unfinished uploads, as a creation would: the least recently
+   * written beyond that are removed first (as a superseded upload is: its client's next request
+   * is a 404), the ones closest to expiring anyway. Returns the storage keys of the removed
+   * uploads' bytes, to delete after the commit.
    */
-  async adoptIn(manager: EntityManager, from: string, into: string): Promise<void> {
-    if (!(await this.isInstalled())) return;
+  async adoptIn(manager: EntityManager, from: string, into: string, bound: UploadBound): Promise<string[]> {
+    if (!(await this.isInstalled())) return [];
+    const keys: string[] = [];
+    for (const id of await this.beyondBound(manager, from, into, bound)) keys.push(...((await this.removeIn(manager, id)) ?? []));
     const [a, b] = this.dialect.placeholders(2);
     await manager.query(`UPDATE ${this.uploads} SET session_key = ${a} WHERE session_key = ${b}`, [into, from]);
+    return keys;
+  }
+
+  /**
+   * The live unfinished uploads of both owners that the merged bundles have no room for, in the
+   * bundles where `from` has one (the others are as they were).
+   */
+  private async beyondBound(manager: EntityManager, from: string, into: string, bound: UploadBound): Promise<string[]> {
+    // Placeholders in the order they appear (SQLite's are positional).
+    const [owner, adopter, live, ownerAgain, liveAgain, room] = this.dialect.placeholders(6);
+    const unfinished = `finished_at IS NULL AND updated_at >=`;
+    const rows = await manager.query<Array<{ id: string }>>(
+      `SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY bundle ORDER BY updated_at DESC, created_at DESC, id DESC) AS place ` +
+        `FROM ${this.uploads} WHERE session_key IN (${owner}, ${adopter}) AND ${unfinished} ${live} ` +
+        `AND bundle IN (SELECT bundle FROM ${this.uploads} WHERE session_key = ${ownerAgain} AND ${unfinished} ${liveAgain})) ranked ` +
+        `WHERE place > ${room}`,
+      [from, into, bound.liveSince, from, bound.liveSince, bound.filesPerBundle],
+    );
+    return rows.map((row) => row.id);
   }
 
   /**
