@@ -467,7 +467,10 @@ export class UploadRecords {
 
   /**
    * Whether the resumable-uploads migration has run (a schema made by `synchronize` has no
-   * uploads table: nothing to sweep or to keep). Checked once; a look-up that fails is forgotten.
+   * uploads table: nothing to sweep or to keep). Once seen, the table is taken to stay; until
+   * then every call asks, as the migration may run after this process started (by another
+   * instance, by a release step), and a sweep that still took it for missing would delete the
+   * bytes of unfinished uploads as orphans. A look-up that fails is forgotten too.
    */
   isInstalled(): Promise<boolean> {
     this.installed ??= (async () => {
@@ -479,10 +482,16 @@ export class UploadRecords {
       } finally {
         await runner.release();
       }
-    })().catch((error: unknown) => {
-      this.installed = undefined;
-      throw error;
-    });
+    })().then(
+      (installed) => {
+        if (!installed) this.installed = undefined;
+        return installed;
+      },
+      (error: unknown) => {
+        this.installed = undefined;
+        throw error;
+      },
+    );
     return this.installed;
   }
 
