@@ -74,7 +74,8 @@ for (const kind of DATABASE_KINDS) {
         patchUpload(visitor, location, 20_000, content.subarray(20_000)),
       );
       const removed = await sweeping.app.get(AttachmentsSweeper).removeOrphans(HOUR);
-      assert.equal((await finished).status, 204, 'the finish committed during the sweep');
+      assert.ok(finished.fired(), 'the sweep looked the keys up among the attachments');
+      assert.equal((await finished.result).status, 204, 'the finish committed during the sweep');
       assert.equal(removed, 0, 'no blob was an orphan');
       const download = await visitor.get('/attachments/late/report.bin');
       assert.equal(download.status, 200, 'the acknowledged file keeps its bytes');
@@ -129,7 +130,8 @@ describe('the orphan sweep while a finish of the same process is in its transact
       await Promise.race([sweep, turnAsked]);
     });
     const last = await patchUpload(visitor, location, 20_000, content.subarray(20_000));
-    await finished;
+    assert.ok(finished.fired(), 'the finish marked the upload finished');
+    await finished.result;
     assert.equal(last.status, 204);
     assert.equal(await sweep, 0, 'no blob was an orphan');
     const download = await visitor.get('/attachments/late/report.bin');

@@ -5,10 +5,15 @@ import type { DataSource, QueryRunner } from 'typeorm';
  * before its caller gets the result: a deterministic place for another request to commit
  * between two statements (or inside a transaction) of the code under test. Every query runner
  * the DataSource hands out afterwards is watched (SQLite's one shared runner included; the
- * wrapper is an own `query`, which WriteTurns puts back after each transaction). Resolves with
- * what `then` resolved to, once it has run.
+ * wrapper is an own `query`, which WriteTurns puts back after each transaction). `fired` says
+ * whether the statement was met (a test asserts it before awaiting `result`, which would
+ * otherwise wait for ever); `result` is what `then` resolved to.
  */
-export function afterStatement<T>(dataSource: DataSource, matches: (sql: string) => boolean, then: () => Promise<T>): Promise<T> {
+export function afterStatement<T>(
+  dataSource: DataSource,
+  matches: (sql: string) => boolean,
+  then: () => Promise<T>,
+): { fired: () => boolean; result: Promise<T> } {
   let fired = false;
   let settle!: { resolve: (value: T) => void; reject: (error: unknown) => void };
   const done = new Promise<T>((resolve, reject) => (settle = { resolve, reject }));
@@ -29,5 +34,5 @@ export function afterStatement<T>(dataSource: DataSource, matches: (sql: string)
     }) as QueryRunner['query'];
     return runner;
   };
-  return done;
+  return { fired: () => fired, result: done };
 }
