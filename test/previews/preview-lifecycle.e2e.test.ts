@@ -158,7 +158,10 @@ for (const kind of DATABASE_KINDS) {
         3 * HOUR,
       ]);
       const sweeper = running.app.get(AttachmentsSweeper);
-      // The attachment's own blob is young, so only the preview (and its row) goes.
+      // The attachment's own blob is young, so only the preview (and its row) goes; a dry run
+      // (the command's --dry-run) counts it and leaves it.
+      assert.equal(await sweeper.removeOrphans(HOUR, true), 1, 'a dry run counts what the sweep would remove');
+      assert.equal(await previewRowCount(running), rows);
       assert.equal(await sweeper.removeOrphans(HOUR), 1);
       assert.equal(await previewRowCount(running), rows - 1);
       assert.equal(await running.blobCount(), blobs - 1);

@@ -136,12 +136,17 @@ export class AttachmentsSweeper {
     let removed = 0;
     // Whether or not this process makes previews (the command does not), others may have.
     const previews = await this.previews.isInstalled();
-    if (previews && !dryRun) {
+    if (previews) {
       // Previews whose attachment went while they were being recorded: their rows go first,
-      // then their blobs, like any other.
-      const stale = await this.previews.removeOrphaned(cutoff);
-      await this.deleteBlobs(stale);
-      removed += stale.length;
+      // then their blobs, like any other. A dry run counts them (their rows still reference
+      // their blobs, so none is counted twice below).
+      if (dryRun) {
+        removed += await this.previews.countOrphaned(cutoff);
+      } else {
+        const stale = await this.previews.removeOrphaned(cutoff);
+        await this.deleteBlobs(stale);
+        removed += stale.length;
+      }
     }
     // A stored preview is referenced by its row, the parts and in-place objects of resumable
     // uploads under way by theirs: all asked at once (see referencedKeys for why).

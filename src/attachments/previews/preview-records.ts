@@ -110,11 +110,28 @@ export class PreviewRecords {
   async removeOrphaned(cutoff: number): Promise<string[]> {
     const [before] = this.dialect.placeholders(1);
     const rows = await this.write<{ storage_key: string }>(
-      `DELETE FROM ${this.table} WHERE created_at < ${before} AND NOT EXISTS ` +
-        `(SELECT 1 FROM ${this.dialect.table} a WHERE a.storage_key = ${this.table}.source_key) RETURNING storage_key`,
+      `DELETE FROM ${this.table} WHERE ${this.orphaned(before!)} RETURNING storage_key`,
       [cutoff],
     );
     return rows.map((row) => row.storage_key);
+  }
+
+  /** How many previews `removeOrphaned` would remove now (a dry run's count). */
+  async countOrphaned(cutoff: number): Promise<number> {
+    const [before] = this.dialect.placeholders(1);
+    const [row] = await this.read<{ n: string | number }>(
+      `SELECT COUNT(*) AS n FROM ${this.table} WHERE ${this.orphaned(before!)}`,
+      [cutoff],
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  /** A preview made before `before` whose source no attachment holds. */
+  private orphaned(before: string): string {
+    return (
+      `created_at < ${before} AND NOT EXISTS ` +
+      `(SELECT 1 FROM ${this.dialect.table} a WHERE a.storage_key = ${this.table}.source_key)`
+    );
   }
 
   private async read<T>(sql: string, parameters: unknown[]): Promise<T[]> {
