@@ -29,6 +29,10 @@ export const ATTACHMENT_ERRORS = {
   invalid_preview_size: { status: HttpStatus.BAD_REQUEST, message: 'The preview size is not offered' },
   no_preview: { status: HttpStatus.NOT_FOUND, message: 'This attachment has no preview' },
   preview_unavailable: { status: HttpStatus.UNPROCESSABLE_ENTITY, message: 'No preview can be made of this image' },
+  preview_busy: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    message: 'Previews are being made for other requests; try again shortly',
+  },
   not_found: { status: HttpStatus.NOT_FOUND, message: 'No such attachment' },
   range_not_satisfiable: {
     status: HttpStatus.REQUESTED_RANGE_NOT_SATISFIABLE,

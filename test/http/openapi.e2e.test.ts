@@ -71,7 +71,15 @@ const ROUTES: Array<{ route: string; success: number[]; codes: AttachmentErrorCo
   {
     route: 'get /attachments/{bundle}/{name}/preview',
     success: [200, 304],
-    codes: [...everywhere, ...oneFile, 'invalid_preview_size', 'no_preview', 'preview_unavailable', 'storage_unavailable'],
+    codes: [
+      ...everywhere,
+      ...oneFile,
+      'invalid_preview_size',
+      'no_preview',
+      'preview_unavailable',
+      'preview_busy',
+      'storage_unavailable',
+    ],
   },
   { route: 'post /attachments/{bundle}/delete', success: [204], codes: [...changes, 'invalid_bundle'] },
   { route: 'delete /attachments/{bundle}', success: [204], codes: [...changes, 'invalid_bundle'] },

@@ -14,6 +14,7 @@ import { testImage } from '../support/images.js';
 import { previewOf } from '../support/previews.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** A DiskStorage whose next read stalls: before it opens (`open`) or after (`body`, no byte ever). */
 class StallingReads extends DiskStorage {
@@ -63,12 +64,21 @@ for (const kind of DATABASE_KINDS) {
         }
         storage.stallNext = stall;
         const stuck = visitor.get(`/attachments/${bundle}/stuck.png/preview`);
-        const next = await visitor.get(`/attachments/${bundle}/next.png/preview`);
-        assert.equal(next.status, 200);
-        assert.equal((await previewOf(next)).width, 40);
+        // Its read holds the turn before the next one asks (else the next one's read would stall).
+        assert.ok(await waitFor(() => storage.stallNext === undefined));
+        const waiting = visitor.get(`/attachments/${bundle}/next.png/preview`);
         const answer = await stuck;
         assert.equal(answer.status, 503);
         assert.equal(((await answer.json()) as { code: string }).code, 'storage_unavailable');
+        // The one waiting behind it had a budget as long as the stalled read's: it got the turn
+        // given back, or its own wait ran out first (503 preview_busy). Which is a race.
+        const waited = await waiting;
+        const outcome = waited.status === 200 ? 'made' : ((await waited.json()) as { code: string }).code;
+        assert.ok(['made', 'preview_busy'].includes(outcome), `the waiting one answered ${outcome}`);
+        // The turn is free again: asked now, the next preview is made.
+        const next = waited.status === 200 ? waited : await visitor.get(`/attachments/${bundle}/next.png/preview`);
+        assert.equal(next.status, 200);
+        assert.equal((await previewOf(next)).width, 40);
         // Not remembered as unpreviewable: asked again, it is made.
         const again = await visitor.get(`/attachments/${bundle}/stuck.png/preview`);
         assert.equal(again.status, 200);

@@ -4,42 +4,13 @@
 // are answered.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import sharp from 'sharp';
-import type { PreviewSharp } from '../../src/attachments/index.js';
 import { PreviewsService } from '../../src/attachments/previews/previews.service.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { testImage } from '../support/images.js';
-import { previewOf } from '../support/previews.js';
+import { heldSharp, previewOf } from '../support/previews.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor } from '../support/visitor.js';
 import { waitFor } from '../support/wait-for.js';
-
-/** The real sharp, each run held until the test lets it go; counts the runs under way. */
-function heldSharp() {
-  const held: Array<() => void> = [];
-  const control = {
-    running: 0,
-    most: 0,
-    held,
-    sharp: ((input, options) => {
-      const pipeline = sharp(input, options);
-      const toBuffer = pipeline.toBuffer.bind(pipeline);
-      control.running += 1;
-      control.most = Math.max(control.most, control.running);
-      return Object.assign(pipeline, {
-        toBuffer: async () => {
-          await new Promise<void>((resolve) => held.push(resolve));
-          try {
-            return await toBuffer();
-          } finally {
-            control.running -= 1;
-          }
-        },
-      });
-    }) as PreviewSharp,
-  };
-  return control;
-}
 
 for (const kind of DATABASE_KINDS) {
   describe(`previews made at once on ${kind}`, () => {

@@ -15,6 +15,33 @@ export function countingSharp(): { sharp: PreviewSharp; calls: () => number } {
   };
 }
 
+/** The real sharp, each run held until the test lets it go; counts the runs under way. */
+export function heldSharp() {
+  const held: Array<() => void> = [];
+  const control = {
+    running: 0,
+    most: 0,
+    held,
+    sharp: ((input, options) => {
+      const pipeline = sharp(input, options);
+      const toBuffer = pipeline.toBuffer.bind(pipeline);
+      control.running += 1;
+      control.most = Math.max(control.most, control.running);
+      return Object.assign(pipeline, {
+        toBuffer: async () => {
+          await new Promise<void>((resolve) => held.push(resolve));
+          try {
+            return await toBuffer();
+          } finally {
+            control.running -= 1;
+          }
+        },
+      });
+    }) as PreviewSharp,
+  };
+  return control;
+}
+
 /** Rows in the previews table, once the deletions that follow a replacing upload have finished. */
 export async function previewRowCount(running: RunningApp): Promise<number> {
   await running.replacedDeleted();

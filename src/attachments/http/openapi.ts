@@ -118,6 +118,7 @@ const PREVIEW_ERRORS = [
   'invalid_preview_size',
   'no_preview',
   'preview_unavailable',
+  'preview_busy',
   'storage_unavailable',
 ] as const satisfies readonly AttachmentErrorCode[];
 

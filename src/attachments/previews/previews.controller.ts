@@ -16,6 +16,7 @@ import type { Request, Response } from 'express';
 import { AttachmentsException } from '../attachments.errors.js';
 import { CrossSiteRequestGuard } from '../http/cross-site.guard.js';
 import { matchesETag, sendBody, setSafetyHeaders } from '../http/download.js';
+import { whenConnectionGone } from '../http/connection-gone.js';
 import { AttachmentsFailureFilter } from '../http/failure.filter.js';
 import { mountController } from '../http/mount-controller.js';
 import { AttachmentOwners } from '../attachment-owners.js';
@@ -50,13 +51,28 @@ export class PreviewsController {
     const size = previewSize(sizeParameter);
     // The content's hash and the size name the preview's bytes exactly.
     const etagOf = (attachment: StoredAttachment) => `"${attachment.sha256}-${size}"`;
-    const { attachment, body } = await this.previews.findAndOpen(
-      await this.owners.of(request),
-      bundle,
-      name,
-      size,
-      (found) => !matchesETag(request.headers['if-none-match'], etagOf(found)),
-    );
+    // A client that goes while its preview waits for a turn leaves the queue at once.
+    const gone = new AbortController();
+    const stopWaiting = whenConnectionGone(request.socket, () => gone.abort());
+    let opened: Awaited<ReturnType<PreviewsService['findAndOpen']>>;
+    try {
+      opened = await this.previews.findAndOpen(
+        await this.owners.of(request),
+        bundle,
+        name,
+        size,
+        (found) => !matchesETag(request.headers['if-none-match'], etagOf(found)),
+        gone.signal,
+      );
+    } catch (error) {
+      // Nobody to answer: not an error to render or log.
+      if (!gone.signal.aborted) throw error;
+      response.destroy();
+      return;
+    } finally {
+      stopWaiting();
+    }
+    const { attachment, body } = opened;
     setPreviewHeaders(response, attachment.name, etagOf(attachment));
     if (!body) {
       response.status(HttpStatus.NOT_MODIFIED).end();

@@ -10,7 +10,8 @@ import { StorageUnavailableError } from '../storage/storage-unavailable.js';
 import { isPreviewable } from './previewable-types.js';
 import { PreviewRecords } from './preview-records.js';
 import { withSecondLookUp } from '../second-look-up.js';
-import { Turns } from './turns.js';
+import { SharedRuns } from './shared-runs.js';
+import { Turns, TurnWaitExpired } from './turns.js';
 
 /** WebP quality of a thumbnail: small, and sharp enough at the sizes offered. */
 const WEBP_QUALITY = 80;
@@ -29,16 +30,17 @@ export class PreviewsService {
    * sharp run instead of each making their own. Only a saving: the table's unique key decides
    * between instances. Entries leave when their preview is stored or refused.
    */
-  private readonly making = new Map<string, Promise<string>>();
+  private readonly making = new SharedRuns<string>();
   /**
    * Turns to read a source and run sharp on it, `previews.concurrency` at once. Each holds its
    * whole source in memory (up to the file size limit) and the decoded pixels, and occupies
    * libuv's thread pool, which the disk storage's reads and writes share: without a bound, a
    * burst of first requests for different images held every source at once (16 of 38 MB: a
-   * gigabyte more). Later requests wait for a turn, holding nothing; a preview already stored
-   * is streamed without one.
+   * gigabyte more). Later requests wait for a turn, holding nothing, for at most the preview's
+   * time budget (then `503 preview_busy`); a preview already stored is streamed without one.
+   * None without previews: nothing is ever made then, and no limit is made up for it.
    */
-  private readonly turns: Turns;
+  private readonly turns: Turns | undefined;
 
   constructor(
     private readonly attachments: AttachmentsService,
@@ -46,7 +48,8 @@ export class PreviewsService {
     @InjectAttachmentStorage() private readonly storage: AttachmentStorage,
     @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
   ) {
-    this.turns = new Turns(options.previews?.concurrency ?? 1);
+    const { previews } = options;
+    this.turns = previews && new Turns(previews.concurrency, previews.timeoutSeconds * 1000);
   }
 
   /** The attachment a preview is asked of; `not_found` for someone else's, `no_preview` for a non-image. */
@@ -62,7 +65,9 @@ export class PreviewsService {
    * when `wanted` says its bytes are not needed (a 304). A replace or delete that commits
    * between the look-up and the making of the preview takes the old bytes (and any preview of
    * them) away: the name is then looked up once more, and answers with what it now is (or
-   * `not_found`), as a download does. The caller must consume or destroy the stream.
+   * `not_found`), as a download does. The caller must consume or destroy the stream. When
+   * `gone` aborts (the client went away) while the preview waits for a turn, the wait ends at
+   * once with its reason.
    */
   async findAndOpen(
     owner: OwnerKey,
@@ -70,18 +75,22 @@ export class PreviewsService {
     name: string,
     size: number,
     wanted: (attachment: StoredAttachment) => boolean,
+    gone?: AbortSignal,
   ): Promise<{ attachment: StoredAttachment; body: Readable | undefined }> {
     return withSecondLookUp(
       () => this.find(owner, bundle, name),
-      async (attachment) => ({ attachment, body: wanted(attachment) ? await this.open(attachment, size) : undefined }),
+      async (attachment) => ({
+        attachment,
+        body: wanted(attachment) ? await this.open(attachment, size, gone) : undefined,
+      }),
     );
   }
 
   /** The stored preview's bytes, made first when this is the first request for it. */
-  async open(attachment: StoredAttachment, size: number): Promise<Readable> {
+  async open(attachment: StoredAttachment, size: number, gone?: AbortSignal): Promise<Readable> {
     // A stored preview whose bytes went missing (deleted by hand, a lost disk) is made again once.
     for (let attempt = 0; ; attempt += 1) {
-      const key = (await this.records.find(attachment.sha256, size)) ?? (await this.makeOnce(attachment, size));
+      const key = (await this.records.find(attachment.sha256, size)) ?? (await this.makeOnce(attachment, size, gone));
       try {
         return await this.storage.read(key);
       } catch (error) {
@@ -91,22 +100,29 @@ export class PreviewsService {
     }
   }
 
-  private makeOnce(attachment: StoredAttachment, size: number): Promise<string> {
+  private makeOnce(attachment: StoredAttachment, size: number, gone: AbortSignal | undefined): Promise<string> {
     const id = `${attachment.sha256}:${size}`;
-    let made = this.making.get(id);
-    if (!made) {
-      made = this.make(attachment, size).finally(() => this.making.delete(id));
-      this.making.set(id, made);
-    }
-    return made;
+    return this.making.join(id, (abandoned) => this.make(attachment, size, abandoned), gone);
   }
 
-  /** Makes, stores and records a preview; returns the storage key of the one that counts. */
-  private async make(attachment: StoredAttachment, size: number): Promise<string> {
-    const previews = this.options.previews!;
-    const image = await this.turns.run(async () =>
-      this.render(await this.bytesOf(attachment, previews.timeoutSeconds * 1000), size, previews),
-    );
+  /**
+   * Makes, stores and records a preview; returns the storage key of the one that counts.
+   * `abandoned` aborts when no request waits for it any more: it then leaves the turns' queue.
+   */
+  private async make(attachment: StoredAttachment, size: number, abandoned: AbortSignal): Promise<string> {
+    const previews = this.options.previews;
+    // find() answered no_preview before anyone got here.
+    if (!previews || !this.turns) throw AttachmentsException.create('no_preview', 'previews are not enabled');
+    const image = await this.turns
+      .run(async () => this.render(await this.bytesOf(attachment, previews.timeoutSeconds * 1000), size, previews), abandoned)
+      .catch((error: unknown) => {
+        // As a source read past the budget: retryable, and nothing is remembered of it.
+        if (error instanceof TurnWaitExpired)
+          throw AttachmentsException.create('preview_busy', `no turn to make it came within ${error.waitedMs} ms`, {
+            cause: error,
+          });
+        throw error;
+      });
     const { key } = await this.storage.write(Readable.from([image]));
     const recorded = await this.records
       .record({ sha256: attachment.sha256, size, sourceKey: attachment.storageKey, storageKey: key })
@@ -178,7 +194,7 @@ export class PreviewsService {
    * @internal
    */
   get waitingForTurn(): number {
-    return this.turns.waiting;
+    return this.turns?.waiting ?? 0;
   }
 
   private async deleteBlob(key: string): Promise<void> {
