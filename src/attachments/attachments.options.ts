@@ -407,6 +407,8 @@ const PREVIEWS_EXPECTED = "an object with the host's sharp: `import sharp from '
 function previews(value: unknown): ResolvedPreviews {
   const given: Partial<PreviewsOptions> = optionsObject('previews', value, PREVIEW_KEYS, PREVIEWS_EXPECTED);
   if (typeof given.sharp !== 'function') throw new InvalidAttachmentsOptionError('previews', PREVIEWS_EXPECTED, value);
+  // Its versions name the previews it makes: without them an upgrade would keep serving old ones.
+  if (!hasVersions(given.sharp)) throw new InvalidAttachmentsOptionError('previews.sharp', SHARP_EXPECTED, given.sharp);
   const defaults = DEFAULT_OPTIONS.previews;
   const timeout = timerDuration('previews.timeout', given.timeout ?? defaults.timeout);
   return {
@@ -415,6 +417,16 @@ function previews(value: unknown): ResolvedPreviews {
     timeoutSeconds: Math.ceil(timeout / 1000),
     concurrency: count('previews.concurrency', given.concurrency ?? defaults.concurrency),
   };
+}
+
+const SHARP_EXPECTED =
+  "sharp itself (`import sharp from 'sharp'`), or a function that carries its `versions` (`{ sharp, vips, … }`)";
+
+function hasVersions(sharp: PreviewSharp): boolean {
+  const versions = (sharp as { versions?: unknown }).versions;
+  if (typeof versions !== 'object' || versions === null) return false;
+  const { sharp: own, vips } = versions as { sharp?: unknown; vips?: unknown };
+  return typeof own === 'string' && typeof vips === 'string';
 }
 
 function inspectHook(value: unknown): InspectHook | undefined {

@@ -15,7 +15,7 @@ export {
 } from './attachments.options.js';
 export { AttachmentRejected } from './inspection/attachment-rejected.js';
 export type { InspectedFile, InspectHook } from './inspection/inspect-hook.js';
-export type { PreviewInputOptions, PreviewPipeline, PreviewSharp } from './previews/preview-sharp.js';
+export type { PreviewInputOptions, PreviewPipeline, PreviewSharp, PreviewSharpVersions } from './previews/preview-sharp.js';
 
 export { AttachmentsService, type TakeHandler } from './attachments.service.js';
 export type { Attachment, IncomingFile, OpenedAttachment, ReadRange } from './attachment.js';

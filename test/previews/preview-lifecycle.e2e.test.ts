@@ -10,7 +10,7 @@ import { AttachmentsSweeper } from '../../src/attachments/index.js';
 import { ageAttachments } from '../support/cli.js';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { testImage } from '../support/images.js';
-import { countingSharp, previewOf, previewRowCount } from '../support/previews.js';
+import { countingSharp, previewETag, previewOf, previewRowCount } from '../support/previews.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { Visitor, type AttachmentBody } from '../support/visitor.js';
 
@@ -48,7 +48,7 @@ for (const kind of DATABASE_KINDS) {
       assert.equal((await new Visitor(running.baseUrl).get('/attachments/private/photo.jpg/preview')).status, 404);
     });
 
-    test("the download's safety headers, private caching, an ETag of content and size, and 304 for it", async () => {
+    test("the download's safety headers, private caching, an ETag of content, size and render version, and 304 for it", async () => {
       const { visitor, stored } = await uploadPhoto('headers');
       const response = await visitor.get('/attachments/headers/photo.jpg/preview?size=128');
       await response.arrayBuffer();
@@ -56,17 +56,19 @@ for (const kind of DATABASE_KINDS) {
       assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(response.headers.get('content-security-policy'), "default-src 'none'; sandbox");
       assert.match(response.headers.get('cache-control') ?? '', /^private\b/);
-      assert.equal(response.headers.get('etag'), `"${stored.sha256}-128"`);
+      assert.equal(response.headers.get('etag'), previewETag(stored.sha256, 128));
       assert.match(response.headers.get('content-disposition') ?? '', /^inline; filename="?photo\.jpg\.webp"?$/);
       const other = await visitor.get('/attachments/headers/photo.jpg/preview');
       await other.arrayBuffer();
-      assert.equal(other.headers.get('etag'), `"${stored.sha256}-256"`);
+      assert.equal(other.headers.get('etag'), previewETag(stored.sha256, 256));
       const cached = await visitor.get('/attachments/headers/photo.jpg/preview?size=128', {
-        'if-none-match': `"${stored.sha256}-128"`,
+        'if-none-match': previewETag(stored.sha256, 128),
       });
       assert.equal(cached.status, 304);
-      assert.equal(cached.headers.get('etag'), `"${stored.sha256}-128"`);
-      const stale = await visitor.get('/attachments/headers/photo.jpg/preview', { 'if-none-match': `"${stored.sha256}-128"` });
+      assert.equal(cached.headers.get('etag'), previewETag(stored.sha256, 128));
+      const stale = await visitor.get('/attachments/headers/photo.jpg/preview', {
+        'if-none-match': previewETag(stored.sha256, 128),
+      });
       assert.equal(stale.status, 200);
     });
 

@@ -1,16 +1,33 @@
 import sharp, { type Metadata } from 'sharp';
 import { DataSource } from 'typeorm';
-import type { PreviewSharp } from '../../src/attachments/index.js';
+import type { PreviewInputOptions, PreviewPipeline, PreviewSharp, PreviewSharpVersions } from '../../src/attachments/index.js';
+import { renderVersion } from '../../src/attachments/previews/preview-render.js';
 import type { RunningApp } from './test-app.js';
 
+/**
+ * A wrapper of sharp as the host would pass it: with sharp's `versions` (the real ones unless
+ * told otherwise, to play a host that upgraded sharp).
+ */
+export function withSharpVersions(
+  render: (input: Buffer, options: PreviewInputOptions) => PreviewPipeline,
+  versions: PreviewSharpVersions = sharp.versions,
+): PreviewSharp {
+  return Object.assign(render, { versions });
+}
+
+/** The ETag of a preview of this content at this size, made with the real sharp's versions. */
+export function previewETag(sha256: string, size: number): string {
+  return `"${sha256}-${size}-${renderVersion(sharp)}"`;
+}
+
 /** The real sharp, counting how often a preview is made with it. */
-export function countingSharp(): { sharp: PreviewSharp; calls: () => number } {
+export function countingSharp(versions?: PreviewSharpVersions): { sharp: PreviewSharp; calls: () => number } {
   let calls = 0;
   return {
-    sharp: (input, options) => {
+    sharp: withSharpVersions((input, options) => {
       calls += 1;
       return sharp(input, options);
-    },
+    }, versions),
     calls: () => calls,
   };
 }
@@ -22,7 +39,7 @@ export function heldSharp() {
     running: 0,
     most: 0,
     held,
-    sharp: ((input, options) => {
+    sharp: withSharpVersions((input, options) => {
       const pipeline = sharp(input, options);
       const toBuffer = pipeline.toBuffer.bind(pipeline);
       control.running += 1;
@@ -37,7 +54,7 @@ export function heldSharp() {
           }
         },
       });
-    }) as PreviewSharp,
+    }),
   };
   return control;
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { PREVIEWS_TABLE, SqlDialect } from '../persistence/sql-dialect.js';
@@ -8,6 +9,8 @@ import { WriteTurns } from '../persistence/write-turns.js';
 export interface NewPreview {
   sha256: string;
   size: number;
+  /** How it was made (renderVersion). */
+  version: string;
   /** The storage key of the attachment it was made from. */
   sourceKey: string;
   storageKey: string;
@@ -18,9 +21,16 @@ export type RecordedPreview = { stored: true } | { stored: false; existing: stri
 
 /**
  * The `session_attachment_previews` table, in plain SQL (no entity, so hosts list nothing new
- * in their DataSource): one preview per (content sha256, size). The unique key decides which
- * of several instances' concurrent first requests is kept. Failures come out classified, as
- * from the other records classes.
+ * in their DataSource): one preview per (content, render version, size). The unique key decides
+ * which of several instances' concurrent first requests is kept. Failures come out classified,
+ * as from the other records classes.
+ *
+ * Its `sha256` column holds the preview's identity (see previewIdentity), not the content's
+ * hash alone: a preview made by another sharp or recipe is then simply not found, with no
+ * migration. Previews of an older version (from before an upgrade, or the other side of a
+ * rolling deploy) stay, unused here, until their source is removed, replaced or expires, which
+ * removes every preview made from it whatever its version; removing them sooner would make two
+ * versions running at once delete each other's previews for as long as both run.
  */
 @Injectable()
 export class PreviewRecords {
@@ -59,12 +69,12 @@ export class PreviewRecords {
     }
   }
 
-  /** The storage key of the preview of this content at this size, if one was made. */
-  async find(sha256: string, size: number): Promise<string | undefined> {
-    const [hash, box] = this.dialect.placeholders(2);
+  /** The storage key of the preview of this content at this size made by this version, if one was made. */
+  async find(sha256: string, size: number, version: string): Promise<string | undefined> {
+    const [identity, box] = this.dialect.placeholders(2);
     const rows = await this.read<{ storage_key: string }>(
-      `SELECT storage_key FROM ${this.table} WHERE sha256 = ${hash} AND size = ${box}`,
-      [sha256, size],
+      `SELECT storage_key FROM ${this.table} WHERE sha256 = ${identity} AND size = ${box}`,
+      [previewIdentity(sha256, version), size],
     );
     return rows[0]?.storage_key;
   }
@@ -74,16 +84,23 @@ export class PreviewRecords {
    * attachment is gone (removed while the preview was being made: nothing would remove it).
    */
   async record(preview: NewPreview): Promise<RecordedPreview> {
-    const [hash, box, source, key, now, sourceAgain] = this.dialect.placeholders(6);
+    const [identity, box, source, key, now, sourceAgain] = this.dialect.placeholders(6);
     const inserted = await this.write<{ storage_key: string }>(
       `INSERT INTO ${this.table} (sha256, size, source_key, storage_key, created_at) ` +
-        `SELECT ${hash}, CAST(${box} AS integer), ${source}, ${key}, CAST(${now} AS bigint) ` +
+        `SELECT ${identity}, CAST(${box} AS integer), ${source}, ${key}, CAST(${now} AS bigint) ` +
         `WHERE EXISTS (SELECT 1 FROM ${this.dialect.table} WHERE storage_key = ${sourceAgain}) ` +
         `ON CONFLICT (sha256, size) DO NOTHING RETURNING storage_key`,
-      [preview.sha256, preview.size, preview.sourceKey, preview.storageKey, Date.now(), preview.sourceKey],
+      [
+        previewIdentity(preview.sha256, preview.version),
+        preview.size,
+        preview.sourceKey,
+        preview.storageKey,
+        Date.now(),
+        preview.sourceKey,
+      ],
     );
     if (inserted.length > 0) return { stored: true };
-    return { stored: false, existing: await this.find(preview.sha256, preview.size) };
+    return { stored: false, existing: await this.find(preview.sha256, preview.size, preview.version) };
   }
 
   /** Forgets a preview whose bytes are gone from storage, so that it is made again. */
@@ -158,4 +175,13 @@ export class PreviewRecords {
       throw this.dialect.failure(error);
     }
   }
+}
+
+/**
+ * What the `sha256` column holds: the SHA-256 of the render version and the content's hash, 64
+ * hex digits as the column was made for. It never equals a bare content hash, so the rows made
+ * before versions were counted are never found again.
+ */
+function previewIdentity(sha256: string, version: string): string {
+  return createHash('sha256').update(`${version}:${sha256}`).digest('hex');
 }

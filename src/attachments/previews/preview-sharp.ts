@@ -6,6 +6,18 @@
  */
 export interface PreviewSharp {
   (input: Buffer, options: PreviewInputOptions): PreviewPipeline;
+  /**
+   * sharp's `versions` (its own, libvips's and the bundled libraries'): part of what names a
+   * preview's bytes, so that upgrading sharp makes new previews instead of serving old ones.
+   */
+  readonly versions: PreviewSharpVersions;
+}
+
+/** The versions sharp reports; only `sharp` and `vips` are always there. */
+export interface PreviewSharpVersions {
+  readonly sharp: string;
+  readonly vips: string;
+  readonly [library: string]: string | undefined;
 }
 
 /** How sharp opens an attachment for a preview. */

@@ -49,8 +49,8 @@ export class PreviewsController {
     @Query('size') sizeParameter: unknown,
   ): Promise<void> {
     const size = previewSize(sizeParameter);
-    // The content's hash and the size name the preview's bytes exactly.
-    const etagOf = (attachment: StoredAttachment) => `"${attachment.sha256}-${size}"`;
+    // The content's hash, the size and how previews are made here name the preview's bytes exactly.
+    const etagOf = (attachment: StoredAttachment) => `"${this.previews.validatorOf(attachment, size)}"`;
     // A client that goes while its preview waits for a turn leaves the queue at once.
     const gone = new AbortController();
     const stopWaiting = whenConnectionGone(request.socket, () => gone.abort());

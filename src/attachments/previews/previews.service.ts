@@ -9,12 +9,26 @@ import { AttachmentStorage, InjectAttachmentStorage } from '../storage/attachmen
 import { StorageUnavailableError } from '../storage/storage-unavailable.js';
 import { isPreviewable } from './previewable-types.js';
 import { PreviewRecords } from './preview-records.js';
+import { renderPreview, renderVersion } from './preview-render.js';
 import { withSecondLookUp } from '../second-look-up.js';
 import { SharedRuns } from './shared-runs.js';
 import { Turns, TurnWaitExpired } from './turns.js';
 
-/** WebP quality of a thumbnail: small, and sharp enough at the sizes offered. */
-const WEBP_QUALITY = 80;
+/** What making previews needs; there is none of it in a module without previews. */
+interface Making {
+  previews: ResolvedPreviews;
+  /**
+   * Turns to read a source and run sharp on it, `previews.concurrency` at once. Each holds its
+   * whole source in memory (up to the file size limit) and the decoded pixels, and occupies
+   * libuv's thread pool, which the disk storage's reads and writes share: without a bound, a
+   * burst of first requests for different images held every source at once (16 of 38 MB: a
+   * gigabyte more). Later requests wait for a turn, holding nothing, for at most the preview's
+   * time budget (then `503 preview_busy`); a preview already stored is streamed without one.
+   */
+  turns: Turns;
+  /** How this process makes previews (see renderVersion): in their ETag and their stored identity. */
+  version: string;
+}
 
 /**
  * Previews of image attachments: made with the host's sharp on the first request for a
@@ -31,31 +45,35 @@ export class PreviewsService {
    * between instances. Entries leave when their preview is stored or refused.
    */
   private readonly making = new SharedRuns<string>();
-  /**
-   * Turns to read a source and run sharp on it, `previews.concurrency` at once. Each holds its
-   * whole source in memory (up to the file size limit) and the decoded pixels, and occupies
-   * libuv's thread pool, which the disk storage's reads and writes share: without a bound, a
-   * burst of first requests for different images held every source at once (16 of 38 MB: a
-   * gigabyte more). Later requests wait for a turn, holding nothing, for at most the preview's
-   * time budget (then `503 preview_busy`); a preview already stored is streamed without one.
-   * None without previews: nothing is ever made then, and no limit is made up for it.
-   */
-  private readonly turns: Turns | undefined;
+  /** Undefined without previews: nothing is made then, so no limit or version is made up for it. */
+  private readonly enabled: Making | undefined;
 
   constructor(
     private readonly attachments: AttachmentsService,
     private readonly records: PreviewRecords,
     @InjectAttachmentStorage() private readonly storage: AttachmentStorage,
-    @Inject(RESOLVED_ATTACHMENTS_OPTIONS) private readonly options: ResolvedAttachmentsOptions,
+    @Inject(RESOLVED_ATTACHMENTS_OPTIONS) options: ResolvedAttachmentsOptions,
   ) {
     const { previews } = options;
-    this.turns = previews && new Turns(previews.concurrency, previews.timeoutSeconds * 1000);
+    this.enabled = previews && {
+      previews,
+      turns: new Turns(previews.concurrency, previews.timeoutSeconds * 1000),
+      version: renderVersion(previews.sharp),
+    };
+  }
+
+  /**
+   * What names the bytes of this attachment's preview at `size`, for its ETag: the content, the
+   * size and how previews are made here, so that a new sharp or recipe is not answered `304`.
+   */
+  validatorOf(attachment: StoredAttachment, size: number): string {
+    return `${attachment.sha256}-${size}-${this.requireEnabled().version}`;
   }
 
   /** The attachment a preview is asked of; `not_found` for someone else's, `no_preview` for a non-image. */
   async find(owner: OwnerKey, bundle: string, name: string): Promise<StoredAttachment> {
     const attachment = await this.attachments.find(owner, bundle, name);
-    if (!this.options.previews) throw AttachmentsException.create('no_preview', 'previews are not enabled');
+    this.requireEnabled();
     if (!isPreviewable(attachment.mimetype)) throw AttachmentsException.create('no_preview', 'it is not an image');
     return attachment;
   }
@@ -90,7 +108,8 @@ export class PreviewsService {
   async open(attachment: StoredAttachment, size: number, gone?: AbortSignal): Promise<Readable> {
     // A stored preview whose bytes went missing (deleted by hand, a lost disk) is made again once.
     for (let attempt = 0; ; attempt += 1) {
-      const key = (await this.records.find(attachment.sha256, size)) ?? (await this.makeOnce(attachment, size, gone));
+      const stored = await this.records.find(attachment.sha256, size, this.requireEnabled().version);
+      const key = stored ?? (await this.makeOnce(attachment, size, gone));
       try {
         return await this.storage.read(key);
       } catch (error) {
@@ -110,10 +129,8 @@ export class PreviewsService {
    * `abandoned` aborts when no request waits for it any more: it then leaves the turns' queue.
    */
   private async make(attachment: StoredAttachment, size: number, abandoned: AbortSignal): Promise<string> {
-    const previews = this.options.previews;
-    // find() answered no_preview before anyone got here.
-    if (!previews || !this.turns) throw AttachmentsException.create('no_preview', 'previews are not enabled');
-    const image = await this.turns
+    const { previews, turns, version } = this.requireEnabled();
+    const image = await turns
       .run(async () => this.render(await this.bytesOf(attachment, previews.timeoutSeconds * 1000), size, previews), abandoned)
       .catch((error: unknown) => {
         // As a source read past the budget: retryable, and nothing is remembered of it.
@@ -125,7 +142,7 @@ export class PreviewsService {
       });
     const { key } = await this.storage.write(Readable.from([image]));
     const recorded = await this.records
-      .record({ sha256: attachment.sha256, size, sourceKey: attachment.storageKey, storageKey: key })
+      .record({ sha256: attachment.sha256, size, version, sourceKey: attachment.storageKey, storageKey: key })
       .catch(async (error: unknown) => {
         await this.deleteBlob(key);
         throw error;
@@ -137,30 +154,21 @@ export class PreviewsService {
     return recorded.existing;
   }
 
-  /**
-   * sharp refuses an image declaring more than `maxInputPixels` from its header, before
-   * decoding anything, and any image whose processing outlasts the time budget.
-   */
+  /** A hostile image (a bomb, truncated, corrupt, too slow to decode) is `preview_unavailable`. */
   private async render(input: Buffer, size: number, previews: ResolvedPreviews): Promise<Buffer> {
     try {
-      return await previews
-        .sharp(input, { limitInputPixels: previews.maxInputPixels, failOn: 'warning', pages: 1 })
-        .rotate()
-        .resize(size, size, { fit: 'inside', withoutEnlargement: true })
-        .webp({ quality: WEBP_QUALITY })
-        .timeout({ seconds: previews.timeoutSeconds })
-        .toBuffer();
+      return await renderPreview(previews, input, size);
     } catch (error) {
       this.logger.debug(`No preview: ${String(error)}`);
       throw AttachmentsException.create('preview_unavailable', undefined, { cause: error });
     }
   }
 
-  /** The whole attachment (sharp reads a stream into memory too); bounded by the file size limit. */
   /**
-   * The source's bytes, within `budgetMs` (the preview's time budget): a read that stalls (an
-   * S3 connection that stops answering) would otherwise keep its turn, and every first preview
-   * of the process would wait behind it. Past the budget: `503 storage_unavailable`, retry.
+   * The whole attachment (sharp reads a stream into memory too; bounded by the file size limit),
+   * within `budgetMs` (the preview's time budget): a read that stalls (an S3 connection that
+   * stops answering) would otherwise keep its turn, and every first preview of the process
+   * would wait behind it. Past the budget: `503 storage_unavailable`, retry.
    */
   private async bytesOf(attachment: StoredAttachment, budgetMs: number): Promise<Buffer> {
     const late = () => new StorageUnavailableError(`the bytes of a preview's source did not arrive within ${budgetMs} ms`);
@@ -194,7 +202,13 @@ export class PreviewsService {
    * @internal
    */
   get waitingForTurn(): number {
-    return this.turns?.waiting ?? 0;
+    return this.enabled?.turns.waiting ?? 0;
+  }
+
+  /** What making previews needs; `no_preview` in a module without previews. */
+  private requireEnabled(): Making {
+    if (!this.enabled) throw AttachmentsException.create('no_preview', 'previews are not enabled');
+    return this.enabled;
   }
 
   private async deleteBlob(key: string): Promise<void> {
