@@ -44,11 +44,15 @@ export interface PreviewsOptions {
   sharp: PreviewSharp;
   /** Images declaring more pixels than this are refused from their header (decompression bombs). Default 50,000,000. */
   maxInputPixels?: number;
-  /** Longest time one preview may take to make; rounded up to whole seconds (sharp's unit). Default `10s`. */
+  /**
+   * Longest time each step of making a preview may take: waiting for a turn, reading the source,
+   * rendering; rounded up to whole seconds (sharp's unit). Default `10s`.
+   */
   timeout?: Duration;
   /**
-   * Previews made at once in one process; more first requests wait for a turn. Each holds its
-   * source in memory (up to `limits.fileSize`) and its decoded pixels. Default 2.
+   * Previews made at once in one process; more first requests wait for a turn, at most
+   * `timeout` (then `503 preview_busy`). Each holds its source in memory (up to
+   * `limits.fileSize`) and its decoded pixels. Default 2.
    */
   concurrency?: number;
 }

@@ -39,7 +39,11 @@ for (const kind of DATABASE_KINDS) {
         attachments: { previews: { sharp: previews.sharp, timeout: '1s', concurrency: 1 }, inlineMaxSize: 0 },
       });
     });
-    after(() => running.close());
+    after(async () => {
+      // A run still held (by a failed test) would keep the app from closing.
+      for (const release of previews.held.splice(0)) release();
+      await running.close();
+    });
 
     // Without the bound nothing answers the waiter: the test fails at its own time limit.
     test(
@@ -77,7 +81,11 @@ for (const kind of DATABASE_KINDS) {
         attachments: { previews: { sharp: previews.sharp, timeout: '1h', concurrency: 1 }, inlineMaxSize: 0 },
       });
     });
-    after(() => running.close());
+    after(async () => {
+      // A run still held (by a failed test) would keep the app from closing.
+      for (const release of previews.held.splice(0)) release();
+      await running.close();
+    });
 
     test('leaves the queue at once, and takes no turn', async () => {
       const visitor = new Visitor(running.baseUrl);
