@@ -42,7 +42,8 @@ export class PreviewsService {
   /**
    * Previews being made in this process, so that concurrent first requests wait for one
    * sharp run instead of each making their own. Only a saving: the table's unique key decides
-   * between instances. Entries leave when their preview is stored or refused.
+   * between instances. Entries leave when their preview is stored or refused, or when every
+   * request waiting for it has gone while it still waited for a turn.
    */
   private readonly making = new SharedRuns<string>();
   /** Undefined without previews: nothing is made then, so no limit or version is made up for it. */
