@@ -7,6 +7,18 @@ import { parseAge } from './age.js';
 
 /** sysexits.h's EX_TEMPFAIL: another instance holds the sweep lock; try again later. */
 const EXIT_TEMPORARY_FAILURE = 75;
+const EXIT_FAILURE = 1;
+
+/**
+ * A bad flag value. commander reports an error with this code as its own (`error: option
+ * '--older-than <age>' argument 'abc' is invalid. …`) and exits 1, as it does for an unknown
+ * flag; any other error thrown by a parser reaches nest-commander's error handler, whose
+ * default only prints (exit code 0). Duck-typed: commander is nest-commander's dependency, not
+ * ours.
+ */
+class InvalidFlagError extends Error {
+  readonly code = 'commander.invalidArgument';
+}
 
 interface RemoveOutdatedFlags {
   olderThan: number;
@@ -30,7 +42,19 @@ export class RemoveOutdatedAttachmentsCommand extends CommandRunner {
     super();
   }
 
-  async run(_parameters: string[], flags: RemoveOutdatedFlags): Promise<void> {
+  async run(parameters: string[], flags: RemoveOutdatedFlags): Promise<void> {
+    try {
+      await this.removeOutdated(parameters, flags);
+    } catch (error) {
+      // nest-commander's default error handler (the README's cli.ts keeps it) prints the error
+      // and leaves the exit code at 0: a cron job would take a failed round for a done one.
+      // Rethrown, so that the host's own handler still reports it.
+      process.exitCode = EXIT_FAILURE;
+      throw error;
+    }
+  }
+
+  private async removeOutdated(_parameters: string[], flags: RemoveOutdatedFlags): Promise<void> {
     const out = process.stdout;
     // A progress bar only where a person watches, and not over the --verbose lines.
     const bar =
@@ -72,7 +96,11 @@ export class RemoveOutdatedAttachmentsCommand extends CommandRunner {
     required: true,
   })
   parseOlderThan(value: string): number {
-    return parseAge(value);
+    try {
+      return parseAge(value);
+    } catch (error) {
+      throw new InvalidFlagError((error as Error).message);
+    }
   }
 
   @Option({ flags: '--dry-run', description: 'count what would be removed (orphan blobs too), remove nothing' })
