@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { RESOLVED_ATTACHMENTS_OPTIONS } from '../attachments.tokens.js';
 import type { ResolvedAttachmentsOptions } from '../attachments.options.js';
@@ -10,12 +10,16 @@ let schedules = 0;
 /**
  * Runs the sweep every `sweepEvery` on @nestjs/schedule's registry (so the host can see and
  * stop it), one round at a time, with an unref'd timer that never keeps a process alive. An
- * interval longer than Node's timers can hold (`30d`) is counted in shorter steps.
+ * interval longer than Node's timers can hold (`30d`) is counted in shorter steps. On app.close()
+ * it starts no more rounds and waits for the one running, whose database and storage are still
+ * open then (TypeORM closes its connection in a later hook).
  */
 @Injectable()
-export class SweepSchedule implements OnApplicationBootstrap {
+export class SweepSchedule implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('AttachmentsSweep');
-  private running = false;
+  private round: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closing = false;
 
   constructor(
     private readonly sweeper: AttachmentsSweeper,
@@ -34,16 +38,32 @@ export class SweepSchedule implements OnApplicationBootstrap {
       tick = (tick + 1) % steps;
       if (tick === 0) void this.runOnce();
     };
-    const timer = setInterval(onTick, Math.ceil(every / steps));
-    timer.unref();
+    this.timer = setInterval(onTick, Math.ceil(every / steps));
+    this.timer.unref();
     schedules += 1;
-    this.registry.addInterval(`session-attachments-sweep${schedules > 1 ? `-${schedules}` : ''}`, timer);
+    this.registry.addInterval(`session-attachments-sweep${schedules > 1 ? `-${schedules}` : ''}`, this.timer);
+  }
+
+  /**
+   * The first of close()'s hooks: @nestjs/schedule clears its intervals only in the next one, so
+   * the timer stops here, and the round under way ends before TypeORM destroys its connection
+   * (a round cut off there fails half-way, its orphan check unread: a logged error at every
+   * shutdown that caught a sweep).
+   */
+  async onModuleDestroy(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.timer);
+    await this.round;
   }
 
   /** One round; a round still running when the next is due makes that one skip. */
-  async runOnce(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+  runOnce(): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    this.round ??= this.sweepOnce().finally(() => (this.round = undefined));
+    return this.round;
+  }
+
+  private async sweepOnce(): Promise<void> {
     const started = performance.now();
     try {
       const report = await this.sweeper.sweep();
@@ -58,8 +78,6 @@ export class SweepSchedule implements OnApplicationBootstrap {
       );
     } catch (error) {
       this.logger.error(`Sweep failed; the next round retries: ${String(error)}`);
-    } finally {
-      this.running = false;
     }
   }
 }
