@@ -17,7 +17,7 @@ export { AttachmentRejected } from './inspection/attachment-rejected.js';
 export type { InspectedFile, InspectHook } from './inspection/inspect-hook.js';
 export type { PreviewInputOptions, PreviewPipeline, PreviewSharp, PreviewSharpVersions } from './previews/preview-sharp.js';
 
-export { AttachmentsService, type TakeHandler } from './attachments.service.js';
+export { AttachmentsService, type StoredAttachment, type TakeHandler } from './attachments.service.js';
 export type { Attachment, IncomingFile, OpenedAttachment, ReadRange } from './attachment.js';
 export { AttachmentEntity } from './attachment.entity.js';
 export { attachmentsMigrations } from './migrations/index.js';

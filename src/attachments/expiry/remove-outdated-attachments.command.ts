@@ -42,6 +42,10 @@ export class RemoveOutdatedAttachmentsCommand extends CommandRunner {
     super();
   }
 
+  /**
+   * nest-commander calls it with the parsed flags; host code sweeps with AttachmentsSweeper.sweep.
+   * @internal
+   */
   async run(parameters: string[], flags: RemoveOutdatedFlags): Promise<void> {
     try {
       await this.removeOutdated(parameters, flags);
