@@ -70,11 +70,13 @@ const WITH_UNIT = /^(\d+(?:\.\d+)?) ?([a-z]+)$/i;
 const DIGITS = /^\d+$/;
 
 /**
- * Milliseconds from a number (finite, >= 0), or from a string with a unit (`90s`, `15m`,
- * `36h`, `3d`, `2w`). A string without a unit is refused: `"3"` could mean milliseconds or days.
+ * Whole milliseconds from a number (finite, >= 0), or from a string with a unit (`90s`, `15m`,
+ * `36h`, `3d`, `2w`), rounded. A string without a unit is refused: `"3"` could mean
+ * milliseconds or days. Numbers are rounded too (`ms('1d') / 7`): the sweep compares cut-offs
+ * made of them with integer columns, which PostgreSQL refuses a fraction for.
  */
 export function parseDuration(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : undefined;
+  if (typeof value === 'number') return value >= 0 ? safe(Math.round(value)) : undefined;
   const parsed = withUnit(value, DURATION_UNITS);
   return parsed === undefined ? undefined : safe(Math.round(parsed));
 }

@@ -130,6 +130,12 @@ describe('durations', () => {
     assert.equal(resolveOptions({ expireAfter: 3 }).expireAfter, 3);
   });
 
+  test('a number with a fraction is rounded to whole milliseconds, one beyond a safe integer refused', () => {
+    assert.equal(resolveOptions({ expireAfter: DAY / 7 }).expireAfter, Math.round(DAY / 7));
+    assert.equal(resolveOptions({ uploadTimeout: 1000.5 }).uploadTimeout, 1001);
+    refuses({ expireAfter: 1e300 }, 'expireAfter');
+  });
+
   test('a string without a unit, garbage, negative, NaN and Infinity stop the app, naming the option', () => {
     for (const expireAfter of ['3', '3.5', '15 minutes later', 'soon', '', '-3d', '-1', '1e3s', '3 d s', NaN, Infinity, -1]) {
       refuses({ expireAfter }, 'expireAfter');
