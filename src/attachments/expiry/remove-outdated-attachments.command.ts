@@ -67,19 +67,22 @@ export class RemoveOutdatedAttachmentsCommand extends CommandRunner {
     const started = performance.now();
     bar?.start(0, 0);
     // The scheduled sweep's round with this command's age: under the same one-sweeper lock,
-    // orphan blobs included.
-    const report = await this.sweeper.sweep({
-      olderThan: flags.olderThan,
-      dryRun: flags.dryRun ?? false,
-      onRemoved: flags.verbose ? (row) => out.write(`${describe(row, now)}\n`) : undefined,
-      onProgress: bar
-        ? (done, total) => {
-            bar.setTotal(total);
-            bar.update(done);
-          }
-        : undefined,
-    });
-    bar?.stop();
+    // orphan blobs included. The bar stops however the round ends: it hides the cursor and
+    // redraws on a timer, so a failed round left the terminal without a cursor and the
+    // process running.
+    const report = await this.sweeper
+      .sweep({
+        olderThan: flags.olderThan,
+        dryRun: flags.dryRun ?? false,
+        onRemoved: flags.verbose ? (row) => out.write(`${describe(row, now)}\n`) : undefined,
+        onProgress: bar
+          ? (done, total) => {
+              bar.setTotal(total);
+              bar.update(done);
+            }
+          : undefined,
+      })
+      .finally(() => bar?.stop());
     if (!report) {
       // Not an error, but not done either: a cron job sees a temporary failure and tries later.
       process.stderr.write('Another instance is sweeping (it holds the sweep lock): nothing removed; try again later\n');
