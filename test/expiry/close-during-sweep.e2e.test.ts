@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
 import { SweepSchedule } from '../../src/attachments/expiry/sweep-schedule.js';
-import { AttachmentsModule, DiskStorage, type StoredObject } from '../../src/attachments/index.js';
-import { startContext } from '../support/attachments-context.js';
+import { DiskStorage, type StoredObject } from '../../src/attachments/index.js';
+import { DATABASE_KINDS } from '../support/databases.js';
+import { startApp } from '../support/test-app.js';
 
 /** A disk storage whose listing (the orphan sweep's first step) waits for `open()`, and that lists one old orphan. */
 class GatedStorage extends DiskStorage {
@@ -39,37 +40,40 @@ class GatedStorage extends DiskStorage {
   }
 }
 
-describe('app.close() during a sweep', () => {
-  let folder: string;
-  before(async () => {
-    folder = await mkdtemp(join(tmpdir(), 'attachments-close-'));
-  });
-  after(() => rm(folder, { recursive: true, force: true }));
+for (const kind of DATABASE_KINDS) {
+  describe(`app.close() during a sweep on ${kind}`, () => {
+    let folder: string;
+    before(async () => {
+      folder = await mkdtemp(join(tmpdir(), 'attachments-close-'));
+    });
+    after(() => rm(folder, { recursive: true, force: true }));
 
-  test('waits for the running round, which ends on an open database, then closes', async () => {
-    const storage = new GatedStorage({ directory: folder });
-    const context = await startContext([AttachmentsModule.forRoot({ storage, sweepEvery: '1h' })]);
-    const dataSource = context.get(DataSource);
-    const events: string[] = [];
-    const destroy = dataSource.destroy.bind(dataSource);
-    dataSource.destroy = () => {
-      events.push('database closed');
-      return destroy();
-    };
-    const round = context
-      .get(SweepSchedule)
-      .runOnce()
-      .then(() => events.push('round ended'));
-    await storage.listing;
-    const closed = context.close().then(() => events.push('app closed'));
-    // The round is held at its listing while close() runs its hooks; once the database would
-    // have gone (without the wait, within a few turns of the event loop), the listing goes on.
-    for (let turn = 0; turn < 100 && !events.includes('database closed'); turn += 1) {
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    storage.open();
-    await Promise.all([round, closed]);
-    assert.deepEqual(events, ['round ended', 'database closed', 'app closed']);
-    assert.deepEqual(storage.deleted, ['a'.repeat(32)], 'the orphan check read the database and removed the orphan');
+    test('waits for the running round, which ends on an open database, then closes', async () => {
+      const storage = new GatedStorage({ directory: folder });
+      const running = await startApp(kind, { attachments: { storage, sweepEvery: '1h' }, attachmentsDirectory: folder });
+      const context = running.app;
+      const dataSource = context.get(DataSource);
+      const events: string[] = [];
+      const destroy = dataSource.destroy.bind(dataSource);
+      dataSource.destroy = () => {
+        events.push('database closed');
+        return destroy();
+      };
+      const round = context
+        .get(SweepSchedule)
+        .runOnce()
+        .then(() => events.push('round ended'));
+      await storage.listing;
+      const closed = running.close().then(() => events.push('app closed'));
+      // The round is held at its listing while close() runs its hooks; once the database would
+      // have gone (without the wait, within a few turns of the event loop), the listing goes on.
+      for (let turn = 0; turn < 100 && !events.includes('database closed'); turn += 1) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      storage.open();
+      await Promise.all([round, closed]);
+      assert.deepEqual(events, ['round ended', 'database closed', 'app closed']);
+      assert.deepEqual(storage.deleted, ['a'.repeat(32)], 'the orphan check read the database and removed the orphan');
+    });
   });
-});
+}
