@@ -72,6 +72,17 @@ for (const kind of DATABASE_KINDS) {
         assert.match(missing.stderr, /required option '--older-than <age>' not specified/);
       });
 
+      // `dry-run` without its dashes was an ignored word: a person who meant a dry run lost files.
+      test('a stray argument (dry-run without its dashes) exits 1 and removes nothing', async () => {
+        const visitor = new Visitor(running.baseUrl);
+        await visitor.upload('/attachments/stray', [['f', 'kept.txt', 'kept']]);
+        await ageAttachments(running, 10 * DAY, ['kept.txt']);
+        const result = await runCli(running, ['remove-outdated-attachments', '--older-than=5', 'dry-run']);
+        assert.equal(result.code, 1, result.stdout);
+        assert.match(result.stderr, /too many arguments for 'remove-outdated-attachments'/);
+        assert.deepEqual(await visitor.names('stray'), ['kept.txt']);
+      });
+
       test('--help lists the command', async () => {
         const result = await runCli(running, ['--help']);
         assert.equal(result.code, 0);

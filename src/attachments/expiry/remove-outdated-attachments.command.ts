@@ -43,6 +43,17 @@ export class RemoveOutdatedAttachmentsCommand extends CommandRunner {
   }
 
   /**
+   * The command takes no arguments, and commander (by default) and nest-commander (which can
+   * only allow them) ignore extra ones: `--older-than=5 dry-run`, a dry run meant, removed files.
+   * (commander's type through nest-commander's: commander is not a dependency of ours.)
+   * @internal
+   */
+  override setCommand(command: Parameters<CommandRunner['setCommand']>[0]): this {
+    command.allowExcessArguments(false);
+    return super.setCommand(command);
+  }
+
+  /**
    * nest-commander calls it with the parsed flags; host code sweeps with AttachmentsSweeper.sweep.
    * @internal
    */
