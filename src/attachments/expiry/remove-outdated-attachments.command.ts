@@ -4,6 +4,7 @@ import { formatBytes, formatDuration } from '../durations.js';
 import type { OutdatedRow } from '../persistence/expiry-records.js';
 import { AttachmentsSweeper } from './attachments-sweeper.js';
 import { parseAge } from './age.js';
+import { withMigrationsHint } from './missing-tables.js';
 
 /** sysexits.h's EX_TEMPFAIL: another instance holds the sweep lock; try again later. */
 const EXIT_TEMPORARY_FAILURE = 75;
@@ -65,7 +66,7 @@ export class RemoveOutdatedAttachmentsCommand extends CommandRunner {
       // and leaves the exit code at 0: a cron job would take a failed round for a done one.
       // Rethrown, so that the host's own handler still reports it.
       process.exitCode = EXIT_FAILURE;
-      throw error;
+      throw withMigrationsHint(error);
     }
   }
 
