@@ -287,8 +287,7 @@ export function resolveOptions(options: AttachmentsModuleOptions = {}): Resolved
     uploadTimeout,
     expireAfter: duration('expireAfter', options.expireAfter ?? DEFAULT_OPTIONS.expireAfter, 1),
     // No upper bound: the schedule counts steps that Node's timers can hold (sweep-schedule.ts).
-    sweepEvery:
-      options.sweepEvery === false ? false : duration('sweepEvery', options.sweepEvery ?? DEFAULT_OPTIONS.sweepEvery, 100),
+    sweepEvery: options.sweepEvery === false ? false : sweepInterval(options.sweepEvery ?? DEFAULT_OPTIONS.sweepEvery),
     orphanGracePeriod,
     sweepBatchSize: count('sweepBatchSize', options.sweepBatchSize ?? DEFAULT_OPTIONS.sweepBatchSize),
     owner: ownerResolver(options.owner),
@@ -528,6 +527,19 @@ function duration(option: string, value: unknown, min: number): number {
   const parsed = parseDuration(value);
   if (parsed === undefined || parsed < min) {
     throw new InvalidAttachmentsOptionError(option, `a duration >= ${min} ms: ${DURATION_GRAMMAR}`, value);
+  }
+  return parsed;
+}
+
+/** `sweepEvery` besides `false`; the message says that `false` is the boolean (an environment gives "false"). */
+function sweepInterval(value: unknown): number {
+  const parsed = parseDuration(value);
+  if (parsed === undefined || parsed < 100) {
+    throw new InvalidAttachmentsOptionError(
+      'sweepEvery',
+      `false (the boolean: no sweep) or a duration >= 100 ms: ${DURATION_GRAMMAR}`,
+      value,
+    );
   }
   return parsed;
 }

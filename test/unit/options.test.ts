@@ -153,6 +153,13 @@ describe('durations', () => {
     assert.throws(() => resolveOptions({ uploadTimeout: '30d' }), /at most 2147483647 ms/);
   });
 
+  test('sweepEvery "false" (a string, as an environment variable gives it) is refused, saying that false is the boolean', () => {
+    assert.throws(
+      () => resolveOptions({ sweepEvery: 'false' }),
+      /option "sweepEvery" must be false \(the boolean: no sweep\) or a duration >= 100 ms: .*; got "false"/,
+    );
+  });
+
   test('a sweepEvery beyond the timer limit is accepted (the schedule counts steps)', () => {
     assert.equal(resolveOptions({ sweepEvery: '30d' }).sweepEvery, 30 * DAY);
   });
