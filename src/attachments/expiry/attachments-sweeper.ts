@@ -17,6 +17,11 @@ export interface RemoveOutdatedOptions {
   onRemoved?: (row: OutdatedRow) => void;
   /** Called after each batch with the running count and the count there was to remove at the start. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Ends the round early once aborted (the app is closing): no new batch starts, the batch
+   * under way finishes (its rows, then their blobs), and the report says what went until then.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RemovalReport {
@@ -61,12 +66,13 @@ export class AttachmentsSweeper {
    */
   async sweep(outdated: RemoveOutdatedOptions = { olderThan: this.options.expireAfter }): Promise<SweepReport | undefined> {
     return this.lock.asOnlySweeper(async () => {
+      const { signal } = outdated;
       const report = await this.removeOutdated(outdated);
-      const uploads = outdated.dryRun ? 0 : await this.removeStaleUploads(this.options.resumableExpireAfter);
+      const uploads = outdated.dryRun ? 0 : await this.removeStaleUploads(this.options.resumableExpireAfter, signal);
       return {
         outdated: report,
         uploads,
-        orphans: await this.removeOrphans(this.options.orphanGracePeriod, outdated.dryRun ?? false),
+        orphans: await this.removeOrphans(this.options.orphanGracePeriod, outdated.dryRun ?? false, signal),
       };
     });
   }
@@ -76,11 +82,12 @@ export class AttachmentsSweeper {
    * forgets finished ones' records after as long (never their attachments, which expire as any
    * other). Returns how many unfinished uploads went.
    */
-  async removeStaleUploads(olderThan: number): Promise<number> {
-    if (!(await this.uploads.isInstalled())) return 0;
+  async removeStaleUploads(olderThan: number, signal?: AbortSignal): Promise<number> {
+    if (signal?.aborted || !(await this.uploads.isInstalled())) return 0;
     const cutoff = Date.now() - olderThan;
     let removed = 0;
     for (;;) {
+      if (signal?.aborted) return removed;
       const batch = await this.uploads.expireBatch(cutoff, this.options.sweepBatchSize);
       removed += batch.unfinished;
       await this.deleteBlobs(batch.keys);
@@ -104,6 +111,7 @@ export class AttachmentsSweeper {
     let pendingBlobs: Promise<void> = Promise.resolve();
     const previews = !options.dryRun && (await this.previews.isInstalled());
     for (;;) {
+      if (options.signal?.aborted) break;
       const batch = options.dryRun
         ? await this.records.findPage(cutoff, claimedSince, last, batchSize)
         : await this.records.deleteBatch(cutoff, claimedSince, batchSize);
@@ -131,7 +139,8 @@ export class AttachmentsSweeper {
    * Deletes stored objects that no row references, once older than `gracePeriod` ms, and
    * counts them; a dry run only counts.
    */
-  async removeOrphans(gracePeriod: number, dryRun = false): Promise<number> {
+  async removeOrphans(gracePeriod: number, dryRun = false, signal?: AbortSignal): Promise<number> {
+    if (signal?.aborted) return 0;
     const cutoff = Date.now() - gracePeriod;
     let removed = 0;
     // Whether or not this process makes previews (the command does not), others may have.
@@ -160,6 +169,8 @@ export class AttachmentsSweeper {
       candidates = [];
     };
     for await (const object of this.storage.list()) {
+      // Leaving the loop ends the listing (its iterator's return()).
+      if (signal?.aborted) return removed;
       if (object.modifiedAt.getTime() >= cutoff) continue;
       candidates.push(object.key);
       if (candidates.length >= ORPHAN_CHECK_CHUNK) await flush();

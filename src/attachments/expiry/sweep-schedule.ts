@@ -11,15 +11,17 @@ let schedules = 0;
  * Runs the sweep every `sweepEvery` on @nestjs/schedule's registry (so the host can see and
  * stop it), one round at a time, with an unref'd timer that never keeps a process alive. An
  * interval longer than Node's timers can hold (`30d`) is counted in shorter steps. On app.close()
- * it starts no more rounds and waits for the one running, whose database and storage are still
- * open then (TypeORM closes its connection in a later hook).
+ * it starts no more rounds, and the one running stops at its next batch: close() waits for the
+ * batch under way, whose database and storage are still open then (TypeORM closes its
+ * connection in a later hook), but not for a sweep of millions of rows to end.
  */
 @Injectable()
 export class SweepSchedule implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('AttachmentsSweep');
   private round: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private closing = false;
+  /** Aborted by app.close(): the round under way stops at its next batch. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly sweeper: AttachmentsSweeper,
@@ -46,19 +48,19 @@ export class SweepSchedule implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * The first of close()'s hooks: @nestjs/schedule clears its intervals only in the next one, so
-   * the timer stops here, and the round under way ends before TypeORM destroys its connection
-   * (a round cut off there fails half-way, its orphan check unread: a logged error at every
-   * shutdown that caught a sweep).
+   * the timer stops here, and the round under way stops after its batch, before TypeORM destroys
+   * its connection (a round cut off there fails half-way: a logged error at every shutdown that
+   * caught a sweep). What it left is the next round's, in this instance or another.
    */
   async onModuleDestroy(): Promise<void> {
-    this.closing = true;
+    this.closing.abort();
     clearInterval(this.timer);
     await this.round;
   }
 
   /** One round; a round still running when the next is due makes that one skip. */
   runOnce(): Promise<void> {
-    if (this.closing) return Promise.resolve();
+    if (this.closing.signal.aborted) return Promise.resolve();
     this.round ??= this.sweepOnce().finally(() => (this.round = undefined));
     return this.round;
   }
@@ -66,14 +68,14 @@ export class SweepSchedule implements OnApplicationBootstrap, OnModuleDestroy {
   private async sweepOnce(): Promise<void> {
     const started = performance.now();
     try {
-      const report = await this.sweeper.sweep();
+      const report = await this.sweeper.sweep({ olderThan: this.options.expireAfter, signal: this.closing.signal });
       if (!report) {
         this.logger.log('Sweep skipped: another instance holds the sweep lock');
         return;
       }
       const { outdated, orphans, uploads } = report;
       this.logger.log(
-        `Sweep removed ${outdated.count} attachment(s), ${formatBytes(outdated.bytes)}, and ${orphans} orphan blob(s) ` +
+        `Sweep${this.closing.signal.aborted ? ' (stopped early: the app is closing)' : ''} removed ${outdated.count} attachment(s), ${formatBytes(outdated.bytes)}, and ${orphans} orphan blob(s) ` +
           `${uploads > 0 ? `(and ${uploads} unfinished resumable upload(s)) ` : ''}in ${formatDuration(performance.now() - started)}`,
       );
     } catch (error) {
