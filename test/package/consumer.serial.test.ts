@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -130,6 +130,18 @@ describe('the npm package in a fresh Nest app', () => {
       (path) => !/^(dist\/src\/attachments\/.*\.(js|d\.ts)|README\.md|LICENSE|package\.json)$/.test(path),
     );
     assert.deepEqual(strays, [], 'no tests, demo, maps or secrets');
+    // The maps stay out, so no shipped file may point at one (a debugger or source-map-support
+    // would then look for a file that is not there): prepack builds without them.
+    const unpacked = join(folder, 'unpacked');
+    await mkdir(unpacked);
+    await run('tar', ['-xzf', tarball, '-C', unpacked]);
+    const library = join(unpacked, 'package', 'dist', 'src', 'attachments');
+    const scripts = (await readdir(library, { recursive: true })).filter((path) => path.endsWith('.js'));
+    assert.ok(scripts.length > 20, 'the library was unpacked');
+    const pointing: string[] = [];
+    for (const script of scripts)
+      if ((await readFile(join(library, script), 'utf8')).includes('sourceMappingURL')) pointing.push(script);
+    assert.deepEqual(pointing, [], 'shipped files that name a source map');
   });
 
   test("the README's install line installs it beside a nest new app's packages, without the optional peers", async () => {
