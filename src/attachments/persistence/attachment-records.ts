@@ -49,6 +49,8 @@ export interface UpsertOptions {
 export class AttachmentRecords {
   private putFunction?: Promise<string | undefined>;
   private adoptionsTable?: Promise<boolean>;
+  /** What `adoptionsTable` last answered was no (see hasAdoptionsTable). */
+  private adoptionsTableMissing = false;
 
   constructor(
     @InjectRepository(AttachmentEntity) private readonly repository: Repository<AttachmentEntity>,
@@ -327,7 +329,8 @@ export class AttachmentRecords {
    */
   adopt(from: string, into: string, now: number, forgetBefore: number, uploads: UploadBound): Promise<AdoptionResult> {
     return this.call(async () => {
-      const recordsAdoptions = await this.hasAdoptionsTable();
+      // A login asks again while the table was missing: its migration may have run since.
+      const recordsAdoptions = await this.hasAdoptionsTable(true);
       return this.lock.transactionOfAll([from, into], async (manager) => {
         const repository = manager.getRepository(AttachmentEntity);
         const incoming = await repository.findBy({ sessionKey: from });
@@ -387,15 +390,22 @@ export class AttachmentRecords {
 
   /**
    * Whether the module's migrations made the adoptions table (a schema made by `synchronize`
-   * has none: adoption then still moves the rows, and late uploads do not follow). Checked once;
-   * a look-up that fails is forgotten.
+   * has none: adoption then still moves the rows, and late uploads do not follow). Once seen,
+   * the table is taken to stay. While it is missing, uploads (`adopterOf`) keep the answer, so
+   * that a schema without it costs them no look-up, and a login (`askAgainIfMissing`) asks
+   * again: the migration may have run after this process started, and once a login has seen
+   * the table, its adoption is recorded and later uploads follow. A look-up that fails is
+   * forgotten.
    */
-  private hasAdoptionsTable(): Promise<boolean> {
+  private hasAdoptionsTable(askAgainIfMissing = false): Promise<boolean> {
+    if (askAgainIfMissing && this.adoptionsTableMissing) this.adoptionsTable = undefined;
     this.adoptionsTable ??= (async () => {
       const runner = this.dataSource.createQueryRunner();
       try {
         const schema = this.dataSource.getMetadata(AttachmentEntity).schema;
-        return await runner.hasTable(schema === undefined ? ADOPTIONS_TABLE : `${schema}.${ADOPTIONS_TABLE}`);
+        const found = await runner.hasTable(schema === undefined ? ADOPTIONS_TABLE : `${schema}.${ADOPTIONS_TABLE}`);
+        this.adoptionsTableMissing = !found;
+        return found;
       } finally {
         await runner.release();
       }
