@@ -60,7 +60,7 @@ export class AttachmentsService implements BeforeApplicationShutdown {
     const written: string[] = [];
     try {
       for await (const file of files) {
-        const row = await this.place(owner, staged, file, written);
+        const row = await this.place(owner, bundle, staged, file, written);
         // Placed but not yet visible: a refusal or a failure here leaves nothing behind.
         if (this.options.inspect) {
           const { storageKey: _key, content, ...shown } = row;
@@ -136,6 +136,7 @@ export class AttachmentsService implements BeforeApplicationShutdown {
    */
   private async place(
     owner: OwnerKey,
+    bundle: string,
     staged: Map<string, NewAttachmentRow>,
     file: IncomingFile,
     written: string[],
@@ -146,10 +147,10 @@ export class AttachmentsService implements BeforeApplicationShutdown {
       // The session quota caps the file too, so both are enforced while streaming: from
       // what this request has staged at once, and from what the session already holds once
       // the file is big enough for the look-up to pay (the exact check runs at commit).
-      limit: this.fileLimit(this.options.limits.bytesPerSession - stagedBytes(staged)),
+      limit: this.fileLimit(this.options.limits.bytesPerSession - stagedBytes(staged, name)),
       recheck: {
         afterBytes: QUOTA_LOOKUP_AFTER_BYTES,
-        limit: async () => this.fileLimit(await this.remainingQuota(owner, staged)),
+        limit: async () => this.fileLimit(await this.remainingQuota(owner, bundle, name, staged)),
       },
     });
     const source = asReadable(file.content);
@@ -392,13 +393,19 @@ export class AttachmentsService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Bytes the session may still add, counting what this request has staged. A file that would
-   * replace one of the same name may be refused here although it would fit once the old one is
-   * gone; the exact check runs again, under the bundle lock, when the rows are written.
+   * Bytes the file `name` may still add to the session, counting what this request has staged.
+   * The file it would replace (of that name in the bundle, held or staged) is left out, as the
+   * commit leaves it out: a new version of a large file needs no room for both. The exact check
+   * runs again, under the session's lock, when the rows are written.
    */
-  private async remainingQuota(owner: OwnerKey, staged: Map<string, NewAttachmentRow>): Promise<number> {
-    const held = await this.records.bytesHeld(owner).catch(rethrowServiceError);
-    return Math.max(0, this.options.limits.bytesPerSession - held - stagedBytes(staged));
+  private async remainingQuota(
+    owner: OwnerKey,
+    bundle: string,
+    name: string,
+    staged: Map<string, NewAttachmentRow>,
+  ): Promise<number> {
+    const held = await this.records.bytesHeldBeside(owner, bundle, name).catch(rethrowServiceError);
+    return Math.max(0, this.options.limits.bytesPerSession - held - stagedBytes(staged, name));
   }
 
   /** The per-file limit, or the session's remaining quota when that is smaller. */
@@ -477,9 +484,10 @@ export class AttachmentsService implements BeforeApplicationShutdown {
  */
 const QUOTA_LOOKUP_AFTER_BYTES = 1024 * 1024;
 
-function stagedBytes(staged: Map<string, NewAttachmentRow>): number {
+/** What this request has staged, without an earlier copy of `name` (the file supersedes it). */
+function stagedBytes(staged: Map<string, NewAttachmentRow>, name: string): number {
   let total = 0;
-  for (const row of staged.values()) total += row.size;
+  for (const row of staged.values()) if (row.name !== name) total += row.size;
   return total;
 }
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { DataSource, In, IsNull, LessThan, type EntityManager, type Repository } from 'typeorm';
+import { DataSource, In, IsNull, LessThan, Not, type EntityManager, type Repository } from 'typeorm';
 import type { ListedAttachment } from '../attachment.js';
 import { AttachmentEntity } from '../attachment.entity.js';
 import { namedQueryEach } from './named-statement.js';
@@ -135,8 +135,19 @@ export class AttachmentRecords {
     }));
   }
 
-  bytesHeld(sessionKey: string): Promise<number> {
-    return this.call(async () => Number((await this.repository.sum('size', { sessionKey })) ?? 0));
+  /**
+   * The bytes a session holds, without those of the file at `bundle`/`name` (the one an upload
+   * of that name replaces; the commit's quota check leaves it out too).
+   */
+  bytesHeldBeside(sessionKey: string, bundle: string, name: string): Promise<number> {
+    return this.call(async () =>
+      Number(
+        (await this.repository.sum('size', [
+          { sessionKey, bundle: Not(bundle) },
+          { sessionKey, bundle, name: Not(name) },
+        ])) ?? 0,
+      ),
+    );
   }
 
   /**
