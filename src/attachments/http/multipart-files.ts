@@ -18,6 +18,9 @@ export async function* multipartFiles(
   options: Pick<ResolvedAttachmentsOptions, 'limits' | 'uploadIdleTimeout' | 'uploadTimeout'>,
 ): AsyncGenerator<IncomingFile> {
   const { limits } = options;
+  // A client gone before its body was attached (while its owner was resolved): its 'close'
+  // has fired already, and no byte will come (a whole body it had sent went with the request).
+  if (request.readableAborted) throw AttachmentsException.create('client_aborted');
   let parser: busboy.Busboy;
   try {
     parser = busboy({

@@ -1,0 +1,84 @@
+// A client that goes away while its owner is being resolved, before the upload's body is read:
+// its request has closed already, and no byte of it will come (a complete body buffered by
+// then is dropped with it). The upload must end at once, storing nothing, not wait for
+// uploadIdleTimeout (a partial body) or uploadTimeout (a complete one) to answer nobody.
+import assert from 'node:assert/strict';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { DATABASE_KINDS } from '../support/databases.js';
+import { multipartBody } from '../support/raw-http.js';
+import { startApp, type RunningApp } from '../support/test-app.js';
+import { waitFor } from '../support/wait-for.js';
+
+type HeldRequest = IncomingMessage & { res: ServerResponse };
+const BOUNDARY = 'gone-early';
+
+for (const kind of DATABASE_KINDS) {
+  describe(`an upload whose client went before its body was read, on ${kind}`, () => {
+    let running: RunningApp;
+    /** Requests marked `x-hold` wait in the owner resolver until the test releases them. */
+    let held: { request: HeldRequest; release: () => void } | undefined;
+    let onHeld: (() => void) | undefined;
+    before(async () => {
+      running = await startApp(kind, {
+        attachments: {
+          // Far beyond the test: a request that waits for them never answers within it.
+          uploadIdleTimeout: '30m',
+          uploadTimeout: '1h',
+          owner: async (request) => {
+            if (request.headers['x-hold'] !== undefined) {
+              await new Promise<void>((release) => {
+                held = { request: request as unknown as HeldRequest, release };
+                onHeld?.();
+              });
+            }
+            return 'user:gone-early';
+          },
+        },
+      });
+    });
+    after(() => running.close());
+
+    /** Sends `body` (or its first half), cuts the connection while the owner resolves, then releases it. */
+    async function goneWhileOwnerResolves(bundle: string, whole: boolean): Promise<HeldRequest> {
+      held = undefined;
+      const holding = new Promise<void>((resolve) => (onHeld = resolve));
+      const body = multipartBody(BOUNDARY, [
+        { headers: ['Content-Disposition: form-data; name="f"; filename="a.txt"'], content: 'x'.repeat(20_000) },
+      ]);
+      const { hostname, port } = new URL(running.baseUrl);
+      const request = httpRequest({
+        hostname,
+        port,
+        path: `/attachments/${bundle}`,
+        method: 'POST',
+        headers: {
+          'x-hold': '1',
+          'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+          'content-length': String(body.byteLength),
+        },
+      });
+      request.on('error', () => undefined);
+      request.write(whole ? body : body.subarray(0, body.byteLength >> 1));
+      await holding;
+      request.destroy();
+      const server = held!;
+      assert.ok(await waitFor(() => server.request.destroyed), 'the server saw the client go');
+      server.release();
+      return server.request;
+    }
+
+    for (const whole of [false, true]) {
+      test(`${whole ? 'a complete' : 'a partial'} body: the upload ends at once and stores nothing`, async () => {
+        const request = await goneWhileOwnerResolves(whole ? 'whole' : 'partial', whole);
+        // The answer goes to a closed connection: no header is sent, only its status is set
+        // (201 from the start, by the route's @HttpCode, until the error replaces it).
+        assert.ok(await waitFor(() => request.res.statusCode !== 201), 'the upload ends without waiting for a timeout');
+        assert.equal(request.res.statusCode, 400);
+        assert.equal(await running.rowCount(), 0);
+        assert.equal(await running.blobCount(), 0);
+        assert.equal(await running.temporaryCount(), 0);
+      });
+    }
+  });
+}
