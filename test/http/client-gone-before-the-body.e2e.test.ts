@@ -4,6 +4,8 @@
 // uploadIdleTimeout (a partial body) or uploadTimeout (a complete one) to answer nobody.
 import assert from 'node:assert/strict';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import type { InspectHook } from '../../src/attachments/index.js';
 import { after, before, describe, test } from 'node:test';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { multipartBody } from '../support/raw-http.js';
@@ -80,5 +82,86 @@ for (const kind of DATABASE_KINDS) {
         assert.equal(await running.temporaryCount(), 0);
       });
     }
+  });
+}
+
+// The same, later: the whole body has arrived, but its end still waits in the request's buffer
+// (backpressure held it: the first file's inspection runs, the second file's part is full)
+// when the client goes. The closed request drops those bytes, and the upload would wait for
+// them until uploadTimeout (the idle timer is off once a body is complete).
+for (const kind of DATABASE_KINDS) {
+  describe(`an upload whose client went with the end of its body unread, on ${kind}`, () => {
+    let running: RunningApp;
+    let seen: HeldRequest | undefined;
+    let enter!: () => void;
+    let release!: () => void;
+    const entered = new Promise<void>((resolve) => (enter = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const inspect: InspectHook = async (file) => {
+      if (file.name !== 'held.txt') return;
+      enter();
+      await released;
+    };
+    before(async () => {
+      running = await startApp(kind, {
+        attachments: {
+          uploadIdleTimeout: '30m',
+          uploadTimeout: '1h',
+          inspect,
+          owner: (request) => {
+            seen = request as unknown as HeldRequest;
+            return 'user:gone-late';
+          },
+        },
+      });
+    });
+    after(() => running.close());
+
+    test('the upload ends at once and stores nothing', async () => {
+      const start = Buffer.from(
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; name="f"; filename="held.txt"\r\n\r\nheld\r\n` +
+          `--${BOUNDARY}\r\nContent-Disposition: form-data; name="f"; filename="second.bin"\r\n\r\n`,
+      );
+      const piece = Buffer.alloc(4096, 7);
+      const end = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
+      const { hostname, port } = new URL(running.baseUrl);
+      const socket = connect(Number(port), hostname);
+      socket.on('error', () => undefined);
+      // Every byte written is counted, to tell when the server has read them all.
+      let sent = 0;
+      const write = (bytes: string | Buffer) => {
+        socket.write(bytes);
+        sent += Buffer.byteLength(bytes);
+      };
+      // Chunked, so that the body may end right after backpressure has paused the request.
+      const send = (bytes: Buffer) =>
+        write(Buffer.concat([Buffer.from(`${bytes.byteLength.toString(16)}\r\n`), bytes, Buffer.from('\r\n')]));
+      write(
+        `POST /attachments/late HTTP/1.1\r\nHost: ${hostname}\r\n` +
+          `Content-Type: multipart/form-data; boundary=${BOUNDARY}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
+      send(start);
+      await entered;
+      const request = seen!;
+      // Pieces of the second file, each read by the server before the next is sent, until
+      // backpressure pauses the request: what comes next waits in its buffer, unparsed.
+      for (let written = 0; !request.isPaused(); written += 1) {
+        assert.ok(written < 1000, 'backpressure paused the request');
+        send(piece);
+        assert.ok(await waitFor(() => request.socket.bytesRead === sent || request.isPaused()));
+      }
+      send(end);
+      write('0\r\n\r\n');
+      assert.ok(await waitFor(() => request.complete), 'the server has read the whole body');
+      assert.ok(request.readableLength > 0, "its end waits in the request's buffer");
+      socket.destroy();
+      assert.ok(await waitFor(() => request.destroyed), 'the server saw the client go');
+      release();
+      assert.ok(await waitFor(() => request.res.statusCode !== 201), 'the upload ends without waiting for a timeout');
+      assert.equal(request.res.statusCode, 400);
+      assert.equal(await running.rowCount(), 0);
+      assert.equal(await running.blobCount(), 0);
+      assert.equal(await running.temporaryCount(), 0);
+    });
   });
 }

@@ -103,8 +103,12 @@ export async function* multipartFiles(
     finished = true;
     notify();
   });
+  // Closed before its end was read, not only before its end arrived: bytes still in the
+  // request's buffer when the client went (backpressure held them) go with it, a complete
+  // body's end among them, which the parser would await until uploadTimeout (the idle timer
+  // is off once the body is complete).
   const onRequestClose = () => {
-    if (!request.complete) fail(AttachmentsException.create('client_aborted'));
+    if (request.readableAborted) fail(AttachmentsException.create('client_aborted'));
   };
   request.on('close', onRequestClose);
   const timeout = () => fail(AttachmentsException.create('upload_timeout'));
