@@ -3,39 +3,30 @@
 // then is dropped with it). The upload must end at once, storing nothing, not wait for
 // uploadIdleTimeout (a partial body) or uploadTimeout (a complete one) to answer nobody.
 import assert from 'node:assert/strict';
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import type { InspectHook } from '../../src/attachments/index.js';
 import { after, before, describe, test } from 'node:test';
 import { DATABASE_KINDS } from '../support/databases.js';
+import { OwnerGate, type HeldRequest } from '../support/owner-gate.js';
 import { multipartBody } from '../support/raw-http.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { waitFor } from '../support/wait-for.js';
 
-type HeldRequest = IncomingMessage & { res: ServerResponse };
 const BOUNDARY = 'gone-early';
 
 for (const kind of DATABASE_KINDS) {
   describe(`an upload whose client went before its body was read, on ${kind}`, () => {
     let running: RunningApp;
     /** Requests marked `x-hold` wait in the owner resolver until the test releases them. */
-    let held: { request: HeldRequest; release: () => void } | undefined;
-    let onHeld: (() => void) | undefined;
+    const gate = new OwnerGate('user:gone-early');
     before(async () => {
       running = await startApp(kind, {
         attachments: {
           // Far beyond the test: a request that waits for them never answers within it.
           uploadIdleTimeout: '30m',
           uploadTimeout: '1h',
-          owner: async (request) => {
-            if (request.headers['x-hold'] !== undefined) {
-              await new Promise<void>((release) => {
-                held = { request: request as unknown as HeldRequest, release };
-                onHeld?.();
-              });
-            }
-            return 'user:gone-early';
-          },
+          owner: gate.resolve,
         },
       });
     });
@@ -43,8 +34,7 @@ for (const kind of DATABASE_KINDS) {
 
     /** Sends `body` (or its first half), cuts the connection while the owner resolves, then releases it. */
     async function goneWhileOwnerResolves(bundle: string, whole: boolean): Promise<HeldRequest> {
-      held = undefined;
-      const holding = new Promise<void>((resolve) => (onHeld = resolve));
+      const holding = gate.nextHeld();
       const body = multipartBody(BOUNDARY, [
         { headers: ['Content-Disposition: form-data; name="f"; filename="a.txt"'], content: 'x'.repeat(20_000) },
       ]);
@@ -62,9 +52,8 @@ for (const kind of DATABASE_KINDS) {
       });
       request.on('error', () => undefined);
       request.write(whole ? body : body.subarray(0, body.byteLength >> 1));
-      await holding;
+      const server = await holding;
       request.destroy();
-      const server = held!;
       assert.ok(await waitFor(() => server.request.destroyed), 'the server saw the client go');
       server.release();
       return server.request;

@@ -10,17 +10,12 @@ import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
-import { uploadRowsIn } from '../support/tus-requests.js';
+import { UPLOAD_STRATEGIES, uploadRowsIn } from '../support/tus-requests.js';
 import { createUpload, headUpload, patchUpload } from '../support/tus.js';
 import { Visitor } from '../support/visitor.js';
 
 const LIMIT = 3;
 const LENGTH = 20_000;
-
-const STRATEGIES = [
-  { name: 'in place', partsOnDisk: false },
-  { name: 'parts', partsOnDisk: true },
-] as const;
 
 /** Names of every file under the storage's folder (storage keys are file names). */
 async function storedFiles(running: RunningApp): Promise<Set<string>> {
@@ -29,7 +24,7 @@ async function storedFiles(running: RunningApp): Promise<Set<string>> {
 }
 
 for (const kind of DATABASE_KINDS) {
-  for (const strategy of STRATEGIES) {
+  for (const strategy of UPLOAD_STRATEGIES) {
     describe(`adoption of unfinished uploads into a bundle at its bound on ${kind} (${strategy.name})`, () => {
       let running: RunningApp;
       before(async () => {

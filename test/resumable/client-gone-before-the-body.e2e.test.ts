@@ -4,17 +4,17 @@
 // behind an upload whose URL nobody heard.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
 import { DATABASE_KINDS } from '../support/databases.js';
+import { OwnerGate } from '../support/owner-gate.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { uploadRowsIn } from '../support/tus-requests.js';
 import { createUpload, TUS_RESUMABLE, uploadMetadata } from '../support/tus.js';
 import { Visitor } from '../support/visitor.js';
 import { waitFor } from '../support/wait-for.js';
 
-type HeldRequest = IncomingMessage & { res: ServerResponse };
 const LENGTH = 50_000;
 
 for (const kind of DATABASE_KINDS) {
@@ -22,8 +22,7 @@ for (const kind of DATABASE_KINDS) {
     let running: RunningApp;
     let uploadsIn: (bundle: string) => Promise<number>;
     /** Requests marked `x-hold` wait in the owner resolver until the test releases them. */
-    let held: { request: HeldRequest; release: () => void } | undefined;
-    let onHeld: (() => void) | undefined;
+    const gate = new OwnerGate('user:gone-early');
     before(async () => {
       running = await startApp(kind, {
         attachments: {
@@ -31,15 +30,7 @@ for (const kind of DATABASE_KINDS) {
           // Far beyond the test: a request that waits for them never answers within it.
           uploadIdleTimeout: '30m',
           uploadTimeout: '1h',
-          owner: async (request) => {
-            if (request.headers['x-hold'] !== undefined) {
-              await new Promise<void>((release) => {
-                held = { request: request as unknown as HeldRequest, release };
-                onHeld?.();
-              });
-            }
-            return 'user:gone-early';
-          },
+          owner: gate.resolve,
         },
       });
       const dataSource = running.app.get(DataSource);
@@ -53,8 +44,7 @@ for (const kind of DATABASE_KINDS) {
      * before the owner is released.
      */
     async function goneWhileOwnerResolves(method: string, path: string, headers: Record<string, string>) {
-      held = undefined;
-      const holding = new Promise<void>((resolve) => (onHeld = resolve));
+      const holding = gate.nextHeld();
       const { hostname, port } = new URL(running.baseUrl);
       const request = httpRequest({
         hostname,
@@ -71,9 +61,8 @@ for (const kind of DATABASE_KINDS) {
       });
       request.on('error', () => undefined);
       request.write(randomBytes(10_000));
-      await holding;
+      const server = await holding;
       request.destroy();
-      const server = held!;
       assert.ok(await waitFor(() => server.request.destroyed), 'the server saw the client go');
       return server;
     }

@@ -10,17 +10,12 @@ import { after, before, describe, test } from 'node:test';
 import { DataSource } from 'typeorm';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
-import { createTusUpload, tusPatch, uploadRowsIn } from '../support/tus-requests.js';
+import { createTusUpload, UPLOAD_STRATEGIES, uploadRowsIn, tusPatch } from '../support/tus-requests.js';
 import { createUpload, headUpload, patchUpload } from '../support/tus.js';
 import { Visitor } from '../support/visitor.js';
 
 const LIMIT = 3;
 const LENGTH = 20_000;
-
-const STRATEGIES = [
-  { name: 'in place', partsOnDisk: false },
-  { name: 'parts', partsOnDisk: true },
-] as const;
 
 const errorCode = async (response: Response) => ((await response.json()) as { code: string }).code;
 
@@ -31,7 +26,7 @@ async function storedFiles(running: RunningApp): Promise<Set<string>> {
 }
 
 for (const kind of DATABASE_KINDS) {
-  for (const strategy of STRATEGIES) {
+  for (const strategy of UPLOAD_STRATEGIES) {
     describe(`unfinished uploads per bundle on ${kind} (${strategy.name})`, () => {
       let running: RunningApp;
       let sql: <T>(text: string) => Promise<T[]>;

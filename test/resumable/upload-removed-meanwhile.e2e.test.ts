@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { DATABASE_KINDS } from '../support/databases.js';
 import { startApp, type RunningApp } from '../support/test-app.js';
 import { createUpload, headUpload, patchUpload, TUS_RESUMABLE } from '../support/tus.js';
-import { streamingPatch, type PatchAnswer } from '../support/tus-requests.js';
+import { type PatchAnswer, streamingPatch, UPLOAD_STRATEGIES } from '../support/tus-requests.js';
 import { Visitor } from '../support/visitor.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -33,13 +33,8 @@ function assertGone(answer: PatchAnswer | Error): void {
   assert.equal((JSON.parse(answer.body) as { code: string }).code, 'upload_not_found');
 }
 
-const STRATEGIES = [
-  { name: 'in place', partsOnDisk: false },
-  { name: 'parts', partsOnDisk: true },
-] as const;
-
 for (const kind of DATABASE_KINDS) {
-  for (const strategy of STRATEGIES) {
+  for (const strategy of UPLOAD_STRATEGIES) {
     describe(`an upload removed while a PATCH runs on ${kind} (${strategy.name})`, () => {
       let running: RunningApp;
       /** The inspect hook waits on this for a file named held.bin, once `inspecting` resolved. */

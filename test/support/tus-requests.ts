@@ -127,3 +127,13 @@ export async function uploadRowsIn(dataSource: DataSource, bundle: string): Prom
   );
   return Number(row?.n);
 }
+
+/**
+ * The disk storage's two ways of keeping an unfinished upload: one object grown in place, or a
+ * file per PATCH (`partsOnDisk`, as a storage without in-place writes): tests that depend on
+ * where an upload's bytes are run in both.
+ */
+export const UPLOAD_STRATEGIES = [
+  { name: 'in place', partsOnDisk: false },
+  { name: 'parts', partsOnDisk: true },
+] as const;
