@@ -342,6 +342,9 @@ export class AttachmentRecords {
     return this.call(async () => {
       // A login asks again while the table was missing: its migration may have run since.
       const recordsAdoptions = await this.hasAdoptionsTable(true);
+      // Asked before the transaction: the look-up takes a connection of its own, and inside, each
+      // of a pool's worth of logins at once would hold one while waiting for another.
+      const movesUploads = await this.uploads.isInstalled();
       return this.lock.transactionOfAll([from, into], async (manager) => {
         const repository = manager.getRepository(AttachmentEntity);
         const incoming = await repository.findBy({ sessionKey: from });
@@ -366,7 +369,7 @@ export class AttachmentRecords {
         if (moved.length > 0) await repository.update({ sessionKey: from }, { sessionKey: into });
         if (recordsAdoptions) await this.recordAdoption(manager, from, into, now, forgetBefore);
         // Resumable uploads under way move too, so the signed-in visitor resumes them.
-        const droppedUploadKeys = await this.uploads.adoptIn(manager, from, into, uploads);
+        const droppedUploadKeys = movesUploads ? await this.uploads.adoptIn(manager, from, into, uploads) : [];
         return {
           moved: moved.map((row) => ({ ...row, sessionKey: into })),
           discardedKeys: losers.map((row) => row.storageKey),

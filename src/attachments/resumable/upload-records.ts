@@ -439,7 +439,6 @@ export class UploadRecords {
    * uploads' bytes, to delete after the commit.
    */
   async adoptIn(manager: EntityManager, from: string, into: string, bound: UploadBound): Promise<string[]> {
-    if (!(await this.isInstalled())) return [];
     const keys: string[] = [];
     for (const id of await this.beyondBound(manager, from, into, bound)) keys.push(...((await this.removeIn(manager, id)) ?? []));
     const [a, b] = this.dialect.placeholders(2);
