@@ -7,6 +7,7 @@ import { AttachmentEntity } from '../attachment.entity.js';
 import { namedQueryEach } from './named-statement.js';
 import { isPutFunctionInstalled, putInOneCall } from './put-function.js';
 import type { BundleQuotas, QuotaRefusal } from './quotas.js';
+import { InstalledTable } from './installed-table.js';
 import { SessionLock } from './session-lock.js';
 import { ADOPTIONS_TABLE, compareNames, SqlDialect } from './sql-dialect.js';
 import { upsertInTransaction, type NewAttachmentRow, type UpsertResult } from './upsert.js';
@@ -48,9 +49,11 @@ export interface UpsertOptions {
 @Injectable()
 export class AttachmentRecords {
   private putFunction?: Promise<string | undefined>;
-  private adoptionsTable?: Promise<boolean>;
-  /** What `adoptionsTable` last answered was no (see hasAdoptionsTable). */
-  private adoptionsTableMissing = false;
+  /**
+   * Made by the module's migrations (a schema made by `synchronize` has none: adoption then
+   * still moves the rows, and late uploads do not follow).
+   */
+  private readonly adoptions: InstalledTable;
 
   constructor(
     @InjectRepository(AttachmentEntity) private readonly repository: Repository<AttachmentEntity>,
@@ -58,7 +61,9 @@ export class AttachmentRecords {
     private readonly lock: SessionLock,
     private readonly dialect: SqlDialect,
     private readonly uploads: UploadRecords,
-  ) {}
+  ) {
+    this.adoptions = new InstalledTable(dataSource, ADOPTIONS_TABLE);
+  }
 
   /**
    * A bundle in name order, as the visitor sees it, handed to `visit` one entry at a time:
@@ -340,8 +345,9 @@ export class AttachmentRecords {
    */
   adopt(from: string, into: string, now: number, forgetBefore: number, uploads: UploadBound): Promise<AdoptionResult> {
     return this.call(async () => {
-      // A login asks again while the table was missing: its migration may have run since.
-      const recordsAdoptions = await this.hasAdoptionsTable(true);
+      // A login asks again while the table was missing: its migration may have run since, and
+      // once a login has seen it, its adoption is recorded and later uploads follow.
+      const recordsAdoptions = await this.adoptions.isThere();
       // Asked before the transaction: the look-up takes a connection of its own, and inside, each
       // of a pool's worth of logins at once would hold one while waiting for another.
       const movesUploads = await this.uploads.isInstalled();
@@ -382,7 +388,8 @@ export class AttachmentRecords {
   /** Who adopted `owner` since `since`, if anyone (an upload's last step asks). */
   adopterOf(owner: string, since: number): Promise<string | undefined> {
     return this.call(async () => {
-      if (!(await this.hasAdoptionsTable())) return undefined;
+      // Every upload asks: while the table is missing, the last answer (a login asks again).
+      if (!(await this.adoptions.lastAnswer())) return undefined;
       const [from, after] = this.dialect.placeholders(2);
       const [row] = await this.dataSource.query<Array<{ into_key: string }>>(
         `SELECT into_key FROM ${this.dialect.adoptionsTable} WHERE from_key = ${from} AND adopted_at >= ${after}`,
@@ -400,34 +407,6 @@ export class AttachmentRecords {
     await manager.query(`DELETE FROM ${table} WHERE from_key = ${fromKey}`, [from]);
     const [a, b, c] = this.dialect.placeholders(3);
     await manager.query(`INSERT INTO ${table} (from_key, into_key, adopted_at) VALUES (${a}, ${b}, ${c})`, [from, into, now]);
-  }
-
-  /**
-   * Whether the module's migrations made the adoptions table (a schema made by `synchronize`
-   * has none: adoption then still moves the rows, and late uploads do not follow). Once seen,
-   * the table is taken to stay. While it is missing, uploads (`adopterOf`) keep the answer, so
-   * that a schema without it costs them no look-up, and a login (`askAgainIfMissing`) asks
-   * again: the migration may have run after this process started, and once a login has seen
-   * the table, its adoption is recorded and later uploads follow. A look-up that fails is
-   * forgotten.
-   */
-  private hasAdoptionsTable(askAgainIfMissing = false): Promise<boolean> {
-    if (askAgainIfMissing && this.adoptionsTableMissing) this.adoptionsTable = undefined;
-    this.adoptionsTable ??= (async () => {
-      const runner = this.dataSource.createQueryRunner();
-      try {
-        const schema = this.dataSource.getMetadata(AttachmentEntity).schema;
-        const found = await runner.hasTable(schema === undefined ? ADOPTIONS_TABLE : `${schema}.${ADOPTIONS_TABLE}`);
-        this.adoptionsTableMissing = !found;
-        return found;
-      } finally {
-        await runner.release();
-      }
-    })().catch((error: unknown) => {
-      this.adoptionsTable = undefined;
-      throw error;
-    });
-    return this.adoptionsTable;
   }
 
   private async call<T>(work: () => Promise<T>): Promise<T> {

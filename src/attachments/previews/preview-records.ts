@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { InstalledTable } from '../persistence/installed-table.js';
 import { PREVIEWS_TABLE, SqlDialect } from '../persistence/sql-dialect.js';
 import { WriteTurns } from '../persistence/write-turns.js';
 
@@ -35,37 +36,28 @@ export type RecordedPreview = { stored: true } | { stored: false; existing: stri
 @Injectable()
 export class PreviewRecords {
   private readonly table: string;
-  /** The table's path as TypeORM's `hasTable` reads it (schema-qualified when there is one). */
-  private readonly tablePath: string;
-  private installed = false;
+  private readonly installed: InstalledTable;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly turns: WriteTurns,
     private readonly dialect: SqlDialect,
   ) {
-    const { options } = dataSource;
-    const schema = options.type === 'postgres' ? options.schema : undefined;
     this.table = dialect.previewsTable;
-    this.tablePath = schema === undefined ? PREVIEWS_TABLE : `${schema}.${PREVIEWS_TABLE}`;
+    this.installed = new InstalledTable(dataSource, PREVIEWS_TABLE);
   }
 
   /**
    * Whether the previews migration has run. The sweeps ask, so that previews made by an app
    * stay safe from a sweep run where previews are not configured (the command, another
    * instance); a schema without the table (made by `synchronize`) has no previews to keep.
-   * Once seen, the table is taken to stay.
+   * Asked again while missing (InstalledTable).
    */
   async isInstalled(): Promise<boolean> {
-    if (this.installed) return true;
-    const runner = this.dataSource.createQueryRunner();
     try {
-      this.installed = await runner.hasTable(this.tablePath);
-      return this.installed;
+      return await this.installed.isThere();
     } catch (error) {
       throw this.dialect.failure(error);
-    } finally {
-      await runner.release();
     }
   }
 

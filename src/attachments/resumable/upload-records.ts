@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { quotaRefusal, type BundleQuotas, type QuotaRefusal } from '../persistence/quotas.js';
+import { InstalledTable } from '../persistence/installed-table.js';
 import { SessionLock } from '../persistence/session-lock.js';
 import { SqlDialect, UPLOADS_TABLE } from '../persistence/sql-dialect.js';
 import { WriteTurns } from '../persistence/write-turns.js';
@@ -84,7 +85,7 @@ export class OffsetMoved extends Error {
 export class UploadRecords {
   private readonly uploads: string;
   private readonly parts: string;
-  private installed?: Promise<boolean>;
+  private readonly table: InstalledTable;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -92,6 +93,7 @@ export class UploadRecords {
     private readonly lock: SessionLock,
     private readonly dialect: SqlDialect,
   ) {
+    this.table = new InstalledTable(dataSource, UPLOADS_TABLE);
     this.uploads = dialect.uploadsTable;
     this.parts = dialect.uploadPartsTable;
   }
@@ -466,32 +468,12 @@ export class UploadRecords {
 
   /**
    * Whether the resumable-uploads migration has run (a schema made by `synchronize` has no
-   * uploads table: nothing to sweep or to keep). Once seen, the table is taken to stay; until
-   * then every call asks, as the migration may run after this process started (by another
-   * instance, by a release step), and a sweep that still took it for missing would delete the
-   * bytes of unfinished uploads as orphans. A look-up that fails is forgotten too.
+   * uploads table: nothing to sweep or to keep). Asked again while missing (InstalledTable): a
+   * sweep that kept taking it for missing after its migration ran would delete the bytes of
+   * unfinished uploads as orphans.
    */
   isInstalled(): Promise<boolean> {
-    this.installed ??= (async () => {
-      const runner = this.dataSource.createQueryRunner();
-      try {
-        const { options } = this.dataSource;
-        const schema = options.type === 'postgres' ? options.schema : undefined;
-        return await runner.hasTable(schema === undefined ? UPLOADS_TABLE : `${schema}.${UPLOADS_TABLE}`);
-      } finally {
-        await runner.release();
-      }
-    })().then(
-      (installed) => {
-        if (!installed) this.installed = undefined;
-        return installed;
-      },
-      (error: unknown) => {
-        this.installed = undefined;
-        throw error;
-      },
-    );
-    return this.installed;
+    return this.table.isThere();
   }
 
   private async call<T>(work: () => Promise<T>): Promise<T> {
